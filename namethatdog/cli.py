@@ -37,6 +37,11 @@ def demo(out:Path='demo_out', # Folder for the toy data, model, plots and metric
     print(f"wrote {Path(out)/'metrics.json'}, confusion_matrix.png, top_losses.png, lr_find.png and model/")
     return 0
 
+# %% ../nbs/06_cli.ipynb #6ee3c134
+def _split_names(names)->list:
+    "A flat list of names from strings that may hold comma-separated names, or None"
+    return None if names is None else [o.strip() for n in names for o in str(n).split(',') if o.strip()]
+
 # %% ../nbs/06_cli.ipynb #c28ee8ba
 def train(data:str, # Folder of pets-named images, or `pets` for the real dataset (network)
           arch:str='resnet34', # torchvision or timm architecture name
@@ -50,13 +55,16 @@ def train(data:str, # Folder of pets-named images, or `pets` for the real datase
           valid_pct:float=0.2, # Share of images for validation
           seed:int=42, # Random seed
           pat:str=PETS_PAT, # Regex whose first group is the breed
+          breeds:Annotated[str, "Train on these breeds only (names or comma-separated lists)", {'nargs': '+'}]=None,
           workers:int=None, # DataLoader workers (default: fastai's)
+          lr_find_its:int=None, # lr_find mini-batches (default: 100, or two epochs' worth if fewer; 0 skips it)
           out:Path='train_out', # Folder for the model, plots and metrics
          ):
     "Train a breed classifier on a folder of pets-named images"
     from namethatdog.pipeline import train_pets
     m = train_pets(data, out, arch=arch, pretrained=pretrained, epochs=epochs, freeze_epochs=freeze_epochs, lr=lr,
-                   size=size, presize=presize, bs=bs, valid_pct=valid_pct, seed=seed, pat=pat, num_workers=workers)
+                   size=size, presize=presize, bs=bs, valid_pct=valid_pct, seed=seed, pat=pat, num_workers=workers,
+                   breeds=_split_names(breeds), lr_find_its=lr_find_its)
     print(f"\nnamethatdog train: {_summary(m)}\nwrote {Path(out)/'model'} and {Path(out)/'metrics.json'}")
     return 0
 

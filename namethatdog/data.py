@@ -15,7 +15,8 @@ from fastai.vision.all import *
 
 # %% auto #0
 __all__ = ['PETS_PAT', 'TOY_BREEDS', 'LabelError', 'pet_label', 'is_cat', 'label_files', 'hash_splitter', 'all_valid',
-           'pets_block', 'draw_toy_pet', 'toy_pets', 'pet_files', 'pets_dls', 'DatasetUnavailableError', 'pets_images']
+           'pets_block', 'draw_toy_pet', 'toy_pets', 'pet_files', 'select_breeds', 'pets_dls',
+           'DatasetUnavailableError', 'pets_images']
 
 # %% ../nbs/01_data.ipynb #060428e9
 PETS_PAT = r'(.+)_\d+.jpg$'
@@ -155,17 +156,29 @@ def pet_files(path)->L:
     if not files: raise FileNotFoundError(f"{path}: no image files in this folder")
     return files
 
+# %% ../nbs/01_data.ipynb #d5285ce8
+def select_breeds(files, # Image paths
+                  breeds=None, # Breeds to keep; None keeps all
+                  pat:str=PETS_PAT, # Regex whose first group is the breed
+                 )->L:
+    "The `files` whose breed is in `breeds`, raising `ValueError` naming any breed without a file"
+    labels = label_files(files, pat)
+    if breeds is None: return L(files)
+    missing = sorted(set(breeds) - set(labels))
+    if missing: raise ValueError(f"no images of breed(s) {', '.join(missing)}; found: {', '.join(sorted(set(labels)))}")
+    return L(f for f,l in zip(files, labels) if l in set(breeds))
+
 # %% ../nbs/01_data.ipynb #0ac6940c
 def pets_dls(path, # Folder of pets-named images
              bs:int=64, # Batch size
              seed:int=42, # Seeds the split and all random number generators
              num_workers:int=None, # DataLoader worker processes; None for fastai's default
              pat:str=PETS_PAT, # Regex whose first group is the breed
+             breeds=None, # Breeds to keep (see `select_breeds`); None keeps all
              **kwargs, # Passed to `pets_block`
             )->DataLoaders:
     "Seeded `DataLoaders` of the pets `DataBlock` over the images in `path`"
-    files = pet_files(path)
-    label_files(files, pat)
+    files = select_breeds(pet_files(path), breeds, pat)
     set_seed(seed, reproducible=True)
     dl_kw = {} if num_workers is None else dict(num_workers=num_workers)
     return pets_block(pat=pat, seed=seed, **kwargs).dataloaders(files, bs=bs, **dl_kw)

@@ -17,7 +17,7 @@ from .export import BreedModel, save_model_dir
 from .files import save_json
 
 # %% auto #0
-__all__ = ['DEMO', 'train_pets', 'interpret_model', 'image_paths', 'predict_paths', 'demo']
+__all__ = ['DEMO', 'default_lr_find_its', 'train_pets', 'interpret_model', 'image_paths', 'predict_paths', 'demo']
 
 # %% ../nbs/05_pipeline.ipynb #fa1fb08b
 def _pick_lr(lr, sugg, pretrained:bool)->float:
@@ -29,6 +29,12 @@ def _pick_lr(lr, sugg, pretrained:bool)->float:
     try: return float(lr)
     except ValueError: raise ValueError(f"lr must be a number or one of {sugg._fields}, not {lr!r}") from None
 
+# %% ../nbs/05_pipeline.ipynb #38fdeeb0
+def default_lr_find_its(n_batches:int, # Mini-batches in one training epoch
+               )->int:
+    "Default number of `lr_find` iterations: 100, or two epochs' worth if that is less, but at least 20"
+    return min(100, max(20, 2*n_batches))
+
 # %% ../nbs/05_pipeline.ipynb #18816126
 def train_pets(data, # Folder of pets-named images, or 'pets' for the real Oxford-IIIT Pet (network)
                out, # Folder for the model, plots and metrics
@@ -39,8 +45,9 @@ def train_pets(data, # Folder of pets-named images, or 'pets' for the real Oxfor
                lr=None, # Learning rate, a `lr_find` suggestion's name, or None for `default_lr`
                size:int=224, presize:int=460, min_scale:float=0.75, # Presizing
                bs:int=64, valid_pct:float=0.2, seed:int=42, pat:str=PETS_PAT, # Data
+               breeds=None, # Train on these breeds only (see `select_breeds`); None for all
                num_workers:int=None, # DataLoader workers; None for fastai's default
-               lr_find_its:int=100, # Mini-batches for `lr_find`; 0 to skip it
+               lr_find_its:int=None, # Mini-batches for `lr_find`; None for `default_lr_find_its`, 0 to skip it
                top_losses:int=9, # Images in top_losses.png
                precision:str='auto', # 'auto', 'bf16', 'fp16' or 'fp32'
               )->dict:
@@ -48,20 +55,21 @@ def train_pets(data, # Folder of pets-named images, or 'pets' for the real Oxfor
     t0,out = time.time(),Path(out)
     data = pets_images() if str(data)=='pets' else Path(data)
     dls = pets_dls(data, bs=bs, seed=seed, num_workers=num_workers, pat=pat, presize=presize, size=size,
-                   min_scale=min_scale, valid_pct=valid_pct)
+                   min_scale=min_scale, valid_pct=valid_pct, breeds=breeds)
     if len(dls.train)==0: raise ValueError(f"{data}: {len(dls.train_ds)} training images, fewer than one batch of {bs}")
     if len(dls.valid_ds)==0: raise ValueError(f"{data}: no validation images; raise valid_pct or add images")
     learn = breed_learner(dls, arch, pretrained=pretrained, precision=precision, path=out)
+    lr_find_its = ifnone(lr_find_its, default_lr_find_its(len(dls.train)))
     sugg = find_lr(learn, out/'lr_find.png', num_it=lr_find_its) if lr_find_its else None
     lr = _pick_lr(lr, sugg, pretrained) if sugg else ifnone(lr, default_lr(pretrained))
     t1 = time.time()
     fit_breeds(learn, epochs, float(lr), freeze_epochs)
     train_s = time.time()-t1
     res = BreedInterpretation.from_learner(learn).save(out, k=top_losses)
-    save_model_dir(learn, out/'model', pat=pat, seed=seed, valid_pct=valid_pct)
+    save_model_dir(learn, out/'model', pat=pat, seed=seed, valid_pct=valid_pct, breeds=breeds and sorted(breeds))
     metrics = dict(**res, accuracy=1-res['error_rate'], n_train=len(dls.train_ds), vocab=list(dls.vocab),
                    arch=arch, pretrained=pretrained, epochs=epochs, lr=float(lr), precision=learn.precision,
-                   lr_find=sugg._asdict() if sugg else None, train_seconds=round(train_s, 2),
+                   lr_find=sugg._asdict() if sugg else None, lr_find_its=lr_find_its, train_seconds=round(train_s, 2),
                    seconds=round(time.time()-t0, 2), data=str(data))
     save_json(out/'metrics.json', metrics)
     return metrics
@@ -77,12 +85,12 @@ def interpret_model(model_dir, # A model directory
     "Interpret the model in `model_dir` on the images in `data`; write plots and CSVs into `out`"
     bm = BreedModel.load(model_dir)
     m = bm.meta
-    files = pet_files(data)
+    files = select_breeds(pet_files(data), m.get('breeds'), m['pat'])
     unknown = sorted(set(label_files(files, m['pat'])) - set(bm.vocab))
     if unknown: raise ValueError(f"{data}: breeds the model does not know: {', '.join(unknown)}")
     if split not in ('valid','all'): raise ValueError(f"split must be 'valid' or 'all', not {split!r}")
     dls = pets_dls(data, bs=bs, seed=m['seed'], num_workers=0, pat=m['pat'], presize=m['presize'], size=m['size'],
-                   min_scale=m['min_scale'], valid_pct=m['valid_pct'], vocab=bm.vocab,
+                   min_scale=m['min_scale'], valid_pct=m['valid_pct'], vocab=bm.vocab, breeds=m.get('breeds'),
                    splitter=all_valid if split=='all' else None)
     res = BreedInterpretation.from_learner(bm.learner(dls)).save(out, k=top_losses)
     save_json(Path(out)/'metrics.json', res)
