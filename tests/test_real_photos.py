@@ -27,3 +27,9 @@ def test_train_and_interpret_on_real_photos(tmp_path):
 def test_train_unknown_breed_is_a_clear_error(tmp_path):
     r = cli('train', SHARED, '--no-pretrained', '--breeds', 'Abyssinian', 'dalmatian', '--out', tmp_path/'o')
     assert r.returncode != 0 and 'dalmatian' in r.stderr and 'Traceback' not in r.stderr
+
+def test_doctor_passes_the_real_sample():
+    r = cli('doctor', SHARED, '--json')
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    rep = json.loads(r.stdout)
+    assert rep['ok'] and rep['n_good'] == 619 and len(rep['breeds']) == 37
