@@ -82,3 +82,24 @@ def test_precision_choice():
     with patch('torch.cuda.is_available', return_value=False): assert auto_precision() == 'fp32'
     with patch('torch.cuda.is_available', return_value=True), patch('torch.cuda.is_bf16_supported', return_value=True):
         assert auto_precision() == 'bf16'
+
+WRITE_WITH_A_FILE_SIZE_LIMIT = '''
+import resource, signal, sys
+from namethatdog.data import pets_dls
+from namethatdog.learner import breed_learner
+from namethatdog.export import save_model_dir
+learn = breed_learner(pets_dls(sys.argv[1], bs=16, presize=96, size=64, num_workers=0), 'resnet18', pretrained=False)
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit then fails with EFBIG instead of killing us
+resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, resource.RLIM_INFINITY))
+save_model_dir(learn, sys.argv[2])
+'''
+
+def test_a_write_that_fails_part_way_leaves_the_previous_model(small_learner, toy, tmp_path):
+    import subprocess, sys
+    d = save_model_dir(small_learner, tmp_path/'m')
+    files = small_learner.dls.valid.items[:3]
+    before = BreedModel.load(d).predict(files)
+    r = subprocess.run([sys.executable, '-c', WRITE_WITH_A_FILE_SIZE_LIMIT, str(toy), str(d)], capture_output=True, text=True)
+    assert r.returncode != 0 and 'File too large' in r.stderr, r.stderr[-2000:]
+    assert sorted(o.name for o in d.iterdir()) == ['model.json', 'model.safetensors']  # no partial or temporary file
+    assert BreedModel.load(d).predict(files) == before
