@@ -72,6 +72,7 @@ def train_pets(data, # Folder of pets-named images, or 'pets' for the real Oxfor
                top_losses:int=9, # Images in top_losses.png
                precision:str='auto', # 'auto', 'bf16', 'fp16' or 'fp32'
                resume:bool=False, # Continue the run in `out` from its newest checkpoint (its settings, not these)
+               checkpoints:bool=True, # Keep a checkpoint after every epoch in `out/checkpoints`, to resume from
                keep_checkpoints:int=2, # Checkpoints kept in `out/checkpoints` (the newest); None keeps all
               )->dict:
     "Train a breed classifier on `data` and write the model, plots and `metrics.json` into `out`"
@@ -97,7 +98,8 @@ def train_pets(data, # Folder of pets-named images, or 'pets' for the real Oxfor
         sugg = sugg._asdict() if sugg else None
         _start_run(ck, {**run, 'data': str(run['data']), 'lr_value': float(lr), 'lr_find': sugg, 'lr_find_its_value': lr_find_its})
     t1 = time.time()
-    fit_breeds(learn, epochs, float(lr), freeze_epochs, checkpoints=ck, resume=resume, keep=keep_checkpoints)
+    fit_breeds(learn, epochs, float(lr), freeze_epochs, checkpoints=ck if checkpoints or resume else None, resume=resume,
+               keep=keep_checkpoints)
     train_s = time.time()-t1
     res = BreedInterpretation.from_learner(learn).save(out, k=top_losses)
     save_model_dir(learn, out/'model', pat=pat, seed=seed, valid_pct=valid_pct, breeds=breeds and sorted(breeds))
@@ -158,7 +160,7 @@ def predict_paths(model_dir, # A model directory
 
 # %% ../nbs/08_pipeline.ipynb #93e64763
 DEMO = dict(arch='resnet18', pretrained=False, epochs=10, lr=1e-2, size=64, presize=128, bs=32, num_workers=0,
-            lr_find_its=60, valid_pct=0.2, seed=42)
+            lr_find_its=60, valid_pct=0.2, seed=42, checkpoints=False)
 
 # %% ../nbs/08_pipeline.ipynb #7b8b1277
 def demo(out='demo_out', # Folder for the toy data, model, plots and metrics
