@@ -6,7 +6,7 @@ Docs: https://namethatdog.github.io/namethatdog/export.html.md"""
 
 # %% ../nbs/07_export.ipynb #00ee5b14
 from __future__ import annotations
-import hashlib, json, platform
+import functools, hashlib, json, math, platform
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import torch, torchvision, timm, fastai, safetensors
@@ -20,7 +20,7 @@ from .files import atomic_write_bytes, save_json
 
 # %% auto #0
 __all__ = ['FORMAT', 'FORMAT_VERSION', 'preprocessing', 'save_model_dir', 'ModelFileError', 'create_breed_model', 'check_weights',
-           'BreedModel', 'valid_crop']
+           'BreedModel', 'resample_taps', 'valid_crop']
 
 # %% ../nbs/07_export.ipynb #56a9012b
 def preprocessing(dls:DataLoaders)->dict:
@@ -125,19 +125,50 @@ def test_dl(self:BreedModel, files, # Image files
                        item_tfms=Resize(m['presize']), batch_tfms=[*aug_transforms(size=m['size'], min_scale=m['min_scale']), *norm])
     return dblock.dataloaders(list(files), bs=bs, num_workers=0).valid
 
+# %% ../nbs/07_export.ipynb #a94cd065
+@functools.lru_cache(maxsize=32)
+def resample_taps(n_in:int, # Input pixels along one axis
+                  n_out:int, # Output pixels
+                  d:float, # fastai's shrink factor; an area step by 1/d comes first when d > 1
+                 )->tuple:
+    "Input indices and weights, each (n_out, K), of fastai's validation resampling along one axis"
+    m = np.eye(n_in)
+    if d > 1:
+        n_mid = math.floor(float(n_in) * (1/d))  # as `F.interpolate(scale_factor=1/d, recompute_scale_factor=True)`
+        m = np.zeros((n_mid, n_in))
+        for i in range(n_mid):
+            a,b = (i*n_in)//n_mid, -(-((i+1)*n_in)//n_mid)  # adaptive average pooling windows
+            m[i, a:b] = 1/(b-a)
+    n_mid = m.shape[0]
+    bl = np.zeros((n_out, n_mid))
+    for i in range(n_out):
+        src = i*(n_mid-1)/(n_out-1) if n_out > 1 else 0.
+        i0 = min(math.floor(src), n_mid-1)
+        bl[i, i0] += 1-(src-i0)
+        if src > i0: bl[i, min(i0+1, n_mid-1)] += src-i0
+    wts = bl @ m
+    k = int((wts != 0).sum(1).max())
+    idx,w = np.zeros((n_out, k), dtype=np.int64),np.zeros((n_out, k), dtype=np.float32)
+    for i in range(n_out):
+        nz = np.nonzero(wts[i])[0]
+        idx[i,:len(nz)],w[i,:len(nz)] = nz,wts[i,nz]
+    return torch.from_numpy(idx),torch.from_numpy(w)
+
 # %% ../nbs/07_export.ipynb #48289700
-def valid_crop(x:Tensor, # Float images, (..., height, width)
+def valid_crop(x:Tensor, # One uint8 image, (channels, height, width)
                size, # Output (height, width)
               )->Tensor:
-    "fastai's validation-time `RandomResizedCropGPU(ratio=(1,1))`: centre square, then fastai's resampling, faster"
-    x = x if x.ndim==4 else x[None]
-    h,w = x.shape[-2:]
+    "fastai's validation-time `RandomResizedCropGPU(ratio=(1,1))` as floats in [0,1], shape (1, channels, *size)"
+    c,h,w = x.shape
     s = min(h, w)
     t,l = (h-s)//2,(w-s)//2
-    x = x[..., t:t+s, l:l+s]
-    d = min(s/size[0], s/size[1])/2  # fastai's `_grid_sample` first shrinks by area when downsizing more than 2x
-    if d > 1: x = F.interpolate(x, scale_factor=1/d, mode='area', recompute_scale_factor=True)
-    return F.interpolate(x, size=tuple(size), mode='bilinear', align_corners=True)
+    x = x[:, t:t+s, l:l+s].float()
+    d = min(s/size[1], s/2)/2  # fastai's `_grid_sample` compares with the grid's last two dims, (width, 2)
+    (ih,wh),(iw,ww) = resample_taps(s, size[0], d),resample_taps(s, size[1], d)
+    y = (x.index_select(1, ih.flatten()).view(c, *ih.shape, s) * (wh/255)[None,:,:,None]).sum(2)
+    y = y.transpose(1, 2).contiguous()
+    y = (y.index_select(1, iw.flatten()).view(c, *iw.shape, size[0]) * ww[None,:,:,None]).sum(2)
+    return y.transpose(1, 2)[None]
 
 # %% ../nbs/07_export.ipynb #ddf4da68
 @patch
@@ -152,7 +183,7 @@ def batches(self:BreedModel, files, # Image files
     norm = m['normalize'] and [torch.tensor(m['normalize'][k]).view(1,-1,1,1) for k in ('mean','std')]
     def load(i):
         "One image: read, presized, centre-cropped and resized, normalised"
-        try: x = valid_crop(dl.after_item(dl.create_item(i))[0].as_subclass(Tensor).float()/255, m['size'])
+        try: x = valid_crop(dl.after_item(dl.create_item(i))[0].as_subclass(Tensor), m['size'])
         except ImageError as e:
             if errors is None: raise
             return e
