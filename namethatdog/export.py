@@ -20,7 +20,7 @@ from .files import atomic_write_bytes, save_json
 
 # %% auto #0
 __all__ = ['FORMAT', 'FORMAT_VERSION', 'preprocessing', 'save_model_dir', 'ModelFileError', 'create_breed_model', 'check_weights',
-           'BreedModel', 'resample_taps', 'valid_crop']
+           'BreedModel', 'unsafe_import_fastai_export', 'resample_taps', 'valid_crop']
 
 # %% ../nbs/07_export.ipynb #56a9012b
 def preprocessing(dls:DataLoaders)->dict:
@@ -112,6 +112,22 @@ class BreedModel:
         check_weights(model, sd, f"{wf} ({meta['arch']}, {meta['n_out']} outputs)")
         model.load_state_dict(sd)
         return cls(model, meta)
+
+# %% ../nbs/07_export.ipynb #747e5975
+def unsafe_import_fastai_export(pkl, # A fastai `export.pkl`; loading it runs any code inside it
+                                out, # Model directory to write
+                                arch:str, # Architecture the learner was built with, e.g. 'resnet34'
+                                trust_pickle:bool=False, # Must be True: you made the file, or trust who did
+                                **extra, # More facts for model.json (defaults: the pets pattern, seed 42, valid_pct 0.2)
+                               )->Path:
+    "UNSAFE, opt-in: unpickle a trusted fastai `export.pkl` and save it as a model directory that loads without pickle"
+    if trust_pickle is not True:
+        raise ValueError(f"{pkl}: refusing to unpickle. A fastai export.pkl can run any code when it is loaded; pass "
+                         "trust_pickle=True only for a file you made or whose maker you trust")
+    learn = load_learner(pkl)
+    check_weights(create_breed_model(arch, len(learn.dls.vocab)), learn.model.state_dict(), f"{pkl} as {arch}")
+    learn.arch_name,learn.pretrained = arch,False
+    return save_model_dir(learn, out, imported_from=str(pkl), **{'pat': PETS_PAT, 'seed': 42, 'valid_pct': 0.2, **extra})
 
 # %% ../nbs/07_export.ipynb #8c620c55
 @patch

@@ -103,3 +103,13 @@ def test_a_write_that_fails_part_way_leaves_the_previous_model(small_learner, to
     assert r.returncode != 0 and 'File too large' in r.stderr, r.stderr[-2000:]
     assert sorted(o.name for o in d.iterdir()) == ['model.json', 'model.safetensors']  # no partial or temporary file
     assert BreedModel.load(d).predict(files) == before
+
+def test_fastai_export_is_only_unpickled_behind_the_opt_in(tmp_path):
+    from namethatdog.export import unsafe_import_fastai_export
+    marker = tmp_path/'pwned'
+    class Evil:
+        def __reduce__(self): return (os.system, (f'touch {marker}',))
+    (tmp_path/'export.pkl').write_bytes(pickle.dumps(Evil()))
+    with pytest.raises(ValueError, match='refusing to unpickle'):
+        unsafe_import_fastai_export(tmp_path/'export.pkl', tmp_path/'m', 'resnet18')
+    assert not marker.exists() and not (tmp_path/'m').exists()
