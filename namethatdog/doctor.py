@@ -119,7 +119,7 @@ def scan(path, # Folder of pets-named images
     if not files and not broken: raise FileNotFoundError(f"{path}: no image files in this folder")
     labels,problems = {},[]
     for f in broken:
-        if breeds is None or _label(f, pat) in breeds: problems.append(Problem(str(f), 'link', 'broken link: the file it points to does not exist'))
+        if breeds is None or _label(f, pat) in breeds: problems.append(Problem(str(f), 'link', BROKEN_LINK))
     for f in files:
         l = _label(f, pat)
         if breeds is not None and l not in breeds: ignored['not of the breeds asked for'] += 1

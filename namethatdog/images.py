@@ -18,8 +18,8 @@ from fastcore.parallel import parallel
 from fastai.vision.all import PILImage, image_extensions, defaults
 
 # %% auto #0
-__all__ = ['MAX_PIXELS', 'MIN_SIDE', 'BACKGROUND', 'ImageError', 'open_image', 'to_rgb', 'read_image', 'check_image',
-           'check_images', 'PetImage', 'image_files']
+__all__ = ['MAX_PIXELS', 'MIN_SIDE', 'BACKGROUND', 'BROKEN_LINK', 'ImageError', 'open_image', 'to_rgb', 'read_image',
+           'check_image', 'check_images', 'PetImage', 'image_files']
 
 # %% ../nbs/01_images.ipynb #79dd7acd
 class ImageError(ValueError):
@@ -32,6 +32,7 @@ class ImageError(ValueError):
 MAX_PIXELS = 89_478_485  # Largest width × height decoded (Pillow's decompression-bomb threshold)
 MIN_SIDE = 32  # Smallest usable width or height, in pixels
 BACKGROUND = (255, 255, 255)  # Colour transparent pixels are composited on
+BROKEN_LINK = 'broken link: the file it points to does not exist'  # The reason given for a dangling symbolic link
 
 # %% ../nbs/01_images.ipynb #7fbc3f54
 def _not_an_image(path)->str:

@@ -8,9 +8,8 @@ Docs: https://namethatdog.github.io/namethatdog/pipeline.html.md"""
 from __future__ import annotations
 import json, math, time
 from pathlib import Path
-from PIL import Image
 from fastai.vision.all import *
-from .images import image_files
+from .images import image_files, BROKEN_LINK
 from .data import *
 from .doctor import usable_files
 from .learner import *
@@ -142,7 +141,7 @@ def image_paths(paths)->tuple:
         if p.is_dir():
             fs,broken,_ = image_files(p)
             files += fs
-            errors += [(str(o), 'broken link: the file it points to does not exist') for o in broken]
+            errors += [(str(o), BROKEN_LINK) for o in broken]
         elif p.is_file(): files.append(p)
         else: errors.append((str(p), 'no such file or folder'))
     return files,errors
