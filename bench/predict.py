@@ -1,27 +1,27 @@
 """Prediction speed: a loop of fastai's `learn.predict` against namethatdog's batched `BreedModel.predict`,
 on the same model and the same photos, in one process. The last line printed is a JSON object.
 
-    python bench/predict.py [--n 256] [--arch resnet18] [--size 224] [--presize 460] [--bs 32]
+    python bench/predict.py [--n 256] [--arch resnet18] [--size 224] [--presize 460] [--bs 32] [--rounds 3]
 
-Photos: the real Oxford-IIIT Pet sample in ../shared when present, else generated toy pets."""
-import argparse, json, tempfile, time, warnings
+Each figure is the median of `rounds` interleaved rounds.
+
+Photos: the real Oxford-IIIT Pet sample in ../shared when present, else generated photos of about 500×375."""
+import argparse, json, statistics, tempfile, time, warnings
 from pathlib import Path
 warnings.filterwarnings('ignore')
 import torch
-from namethatdog.data import pets_dls, pet_files, toy_pets
+from common import photos
+from namethatdog.data import pets_dls
 from namethatdog.learner import breed_learner
 from namethatdog.export import save_model_dir, BreedModel
-
-SHARED = Path(__file__).resolve().parent.parent.parent/'shared'/'data'/'oxford-pets-sample'/'images'
 
 def rate(n, f):
     "Images per second of `f()` over `n` images"
     t = time.perf_counter(); f(); return n/(time.perf_counter()-t)
 
-def main(n=256, arch='resnet18', size=224, presize=460, bs=32):
+def main(n=256, arch='resnet18', size=224, presize=460, bs=32, rounds=3):
     tmp = Path(tempfile.mkdtemp())
-    src = SHARED if SHARED.is_dir() else toy_pets(tmp/'toy', n=-(-n//6))
-    files = list(pet_files(src)[:n])
+    files,src = photos(tmp, n)
     learn = breed_learner(pets_dls(files, bs=bs, presize=presize, size=size, num_workers=0), arch, pretrained=False)
     bm = BreedModel.load(save_model_dir(learn, tmp/'model'))
     _,_,p = learn.predict(files[0]); r = bm.predict(files[:2], top_k=len(bm.vocab))[0]  # warm up, and check they agree
@@ -30,21 +30,22 @@ def main(n=256, arch='resnet18', size=224, presize=460, bs=32):
     def fastai_loop():
         with learn.no_bar():
             for f in files: learn.predict(f)
-    fa = rate(len(files), fastai_loop)
-    ours = rate(len(files), lambda: bm.predict(files, bs=bs, progress=False))
     xbs = [xb.as_subclass(torch.Tensor).contiguous(memory_format=torch.channels_last) for _,xb in bm.batches(files, bs)]
     def forward():
         with torch.inference_mode():
             for xb in xbs: bm.model(xb)
-    fwd = rate(len(files), forward)
-    res = dict(images=len(files), photos='shared sample' if src == SHARED else 'toy', arch=arch, size=size, presize=presize,
-               bs=bs, threads=torch.get_num_threads(), fastai_img_per_s=round(fa, 2), namethatdog_img_per_s=round(ours, 2),
-               forward_img_per_s=round(fwd, 2), ratio=round(ours/fa, 2), share_of_forward=round(ours/fwd, 3))
+    runs = [(rate(len(files), fastai_loop), rate(len(files), lambda: bm.predict(files, bs=bs, progress=False)), rate(len(files), forward))
+            for _ in range(rounds)]  # interleaved rounds; medians, since the machine is noisy
+    fa,ours,fwd = (statistics.median(r[i] for r in runs) for i in range(3))
+    res = dict(images=len(files), photos=src, arch=arch, size=size, presize=presize,
+               bs=bs, threads=torch.get_num_threads(), rounds=rounds, fastai_img_per_s=round(fa, 2), namethatdog_img_per_s=round(ours, 2),
+               forward_img_per_s=round(fwd, 2), ratio=round(ours/fa, 2), share_of_forward=round(ours/fwd, 3),
+               ratios=[round(o/f, 2) for f,o,_ in runs], shares_of_forward=[round(o/w, 3) for _,o,w in runs])
     print(f"fastai learn.predict loop: {fa:.1f} img/s; namethatdog predict: {ours:.1f} img/s; "
           f"forward pass alone: {fwd:.1f} img/s")
     print(json.dumps(res))
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for k,v in dict(n=256, arch='resnet18', size=224, presize=460, bs=32).items(): ap.add_argument(f'--{k}', type=type(v), default=v)
+    for k,v in dict(n=256, arch='resnet18', size=224, presize=460, bs=32, rounds=3).items(): ap.add_argument(f'--{k}', type=type(v), default=v)
     main(**vars(ap.parse_args()))

@@ -16,10 +16,12 @@ from fastcore.test import *
 from fastcore.basics import ifnone
 from fastcore.parallel import parallel
 from fastai.vision.all import PILImage, image_extensions, defaults
+import torch
+from torchvision.io import decode_jpeg, read_file, ImageReadMode
 
 # %% auto #0
 __all__ = ['MAX_PIXELS', 'MIN_SIDE', 'BACKGROUND', 'BROKEN_LINK', 'ImageError', 'open_image', 'to_rgb', 'read_image',
-           'check_image', 'check_images', 'PetImage', 'image_files']
+           'check_image', 'check_images', 'PetImage', 'read_image_tensor', 'image_files']
 
 # %% ../nbs/01_images.ipynb #79dd7acd
 class ImageError(ValueError):
@@ -128,6 +130,18 @@ class PetImage(PILImage):
     def create(cls, fn, **kwargs):
         "Read `fn` with `read_image` if it is a path, else as `PILImage.create` does"
         return super().create(read_image(fn) if isinstance(fn, (str, Path)) else fn, **kwargs)
+
+# %% ../nbs/01_images.ipynb #97e94701
+def read_image_tensor(path, # Image file
+                      max_pixels:int=MAX_PIXELS, # Largest width × height accepted
+                      min_side:int=MIN_SIDE, # Smallest width or height accepted
+                     )->torch.Tensor:
+    "`path` as a uint8 (3, h, w) RGB tensor, JPEGs decoded by torchvision, everything else by `read_image`"
+    with open_image(path, max_pixels, min_side) as im: fmt = im.format
+    if fmt == 'JPEG':
+        try: return decode_jpeg(read_file(str(path)), mode=ImageReadMode.RGB, apply_exif_orientation=True)
+        except RuntimeError: pass  # Pillow decodes it, or names what is wrong
+    return torch.from_numpy(np.array(read_image(path, max_pixels, min_side))).permute(2,0,1).contiguous()
 
 # %% ../nbs/01_images.ipynb #5f950b62
 def _ignored_kind(name:str)->str|None:

@@ -16,7 +16,7 @@ def test_unknown_verb():
 def test_train_help_has_book_options():
     out = cli('train', '--help').stdout
     for opt in ('--arch', '--pretrained', '--no-pretrained', '--epochs', '--freeze-epochs', '--lr', '--size', '--presize',
-                '--bs', '--valid-pct', '--seed', '--pat', '--out', '--breeds', '--lr-find-its'): assert opt in out
+                '--bs', '--valid-pct', '--seed', '--pat', '--out', '--breeds', '--lr-find-its', '--book-pipeline'): assert opt in out
 
 def test_demo_meets_its_promises(demo_run):
     out, p, secs = demo_run
