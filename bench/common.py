@@ -14,7 +14,8 @@ def photos(tmp, n=None, breeds=None, seed=0):
     for i in range(n or 450):
         w,h = (500,375) if rng.random() < 0.7 else (375,500)
         b = bs[i % len(bs)]
-        draw_toy_pet(b if b in TOY_BREEDS else list(TOY_BREEDS)[i % 6], rng, w, h).save(dest/f'{b}_{i}.jpg', quality=90)
+        look = b if b in TOY_BREEDS else list(TOY_BREEDS)[bs.index(b) % len(TOY_BREEDS)]  # a breed name always gets the same look
+        draw_toy_pet(look, rng, w, h).save(dest/f'{b}_{i}.jpg', quality=90)
     return list(pet_files(dest)), 'generated'
 
 def seconds(f):

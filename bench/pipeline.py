@@ -20,6 +20,7 @@ def main(size=224, presize=460, bs=64, num_workers=0, n=0):
     kw = dict(bs=bs, presize=presize, size=size, num_workers=num_workers, valid_pct=0.2)
     mk = lambda cache: pets_dls(files, cache=cache, fast_aug=bool(cache), **kw)
     t_book,k = seconds(lambda: one_pass(mk(False).train))
+    if not k: raise SystemExit(f"{len(files)} photos give no full training batch of {bs}: use more photos (--n) or a smaller --bs")
     t_first,(k1,dls) = seconds(lambda: (lambda d: (one_pass(d.train), d))(mk('memory')))
     t_later = min(seconds(lambda: one_pass(dls.train))[0] for _ in range(2))
     book,first,later = k/t_book, k1/t_first, k/t_later

@@ -7,6 +7,7 @@ Docs: https://namethatdog.github.io/namethatdog/doctor.html.md"""
 # %% ../nbs/05_doctor.ipynb #1e646c52
 from __future__ import annotations
 import re, time
+import pandas as pd
 from collections import Counter, defaultdict, namedtuple
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,8 @@ from .images import *
 from .data import PETS_PAT, LabelError, pet_label
 
 # %% auto #0
-__all__ = ['CAMERA_PREFIXES', 'Problem', 'KINDS', 'camera_name', 'DoctorReport', 'scan', 'DataProblemsError', 'usable_files']
+__all__ = ['CAMERA_PREFIXES', 'Problem', 'KINDS', 'camera_name', 'DoctorReport', 'scan', 'DataProblemsError', 'usable_files',
+           'check_table']
 
 # %% ../nbs/05_doctor.ipynb #2f8bc2d8
 CAMERA_PREFIXES = re.compile(r'(img|image|dsc[nf]?|dcim|pxl|mvimg|vid|photo|pic|picture|screenshot|scan|whatsapp image|gopr|dji)', re.I)
@@ -157,3 +159,28 @@ def usable_files(path, # Folder of pets-named images
     if not r.good: raise DataProblemsError(f"{r.summary()}\nno usable images left")
     if r.problems: log(f"skipping {_count(len(r.problems), 'bad file')}: {r.kinds()}")
     return L(r.good)
+
+# %% ../nbs/05_doctor.ipynb #ca319513
+def check_table(df, # DataFrame, or path of a CSV
+                folder, # Folder the file names are relative to
+                columns=('fname',), # Columns that must be present
+                not_null=(), # Columns that must have a value in every row
+                fname:str='fname', # Column of file names
+                skip_bad:bool=False, # Leave bad rows out instead of raising
+                log=print, # Where the note about left-out rows goes
+               )->pd.DataFrame:
+    "`df` with its columns and every row's image checked; `DataProblemsError` listing every bad row, unless `skip_bad`"
+    df = pd.read_csv(df) if isinstance(df, (str, Path)) else df.reset_index(drop=True)
+    missing = [c for c in columns if c not in df.columns]
+    if missing: raise DataProblemsError(f"the table has no column(s) {', '.join(missing)}; its columns are {', '.join(map(str, df.columns))}")
+    paths = [Path(folder)/str(f) for f in df[fname]]
+    probs = {i: f"no value in column(s) {', '.join(c for c in not_null if pd.isna(df.at[i, c]))}"
+             for i in range(len(df)) if any(pd.isna(df.at[i, c]) for c in not_null)}
+    bad = check_images([p for i,p in enumerate(paths) if i not in probs])
+    probs.update({i: bad[p] for i,p in enumerate(paths) if p in bad})
+    if probs and not skip_bad:
+        lines = [f"{paths[i]}: {r}" for i,r in sorted(probs.items())]
+        raise DataProblemsError(f"{len(probs)} of {len(df)} rows cannot be used:\n" + "\n".join(lines[:30]) +
+                                ("\n..." if len(lines) > 30 else "") + "\nFix them, or pass skip_bad=True to leave them out.")
+    if probs: log(f"leaving out {len(probs)} of {len(df)} rows: " + '; '.join(sorted(set(probs.values()))))
+    return df.drop(index=list(probs)).reset_index(drop=True)
