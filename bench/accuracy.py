@@ -11,10 +11,10 @@ Without ../shared it runs on generated photos (then the error rates say nothing 
 import argparse, json, tempfile, time, warnings
 warnings.filterwarnings('ignore')
 import torch
-from fastai.vision.all import vision_learner, resnet18, error_rate, Adam, LabelSmoothingCrossEntropyFlat, CrossEntropyLossFlat
+from fastai.vision.all import Adam, LabelSmoothingCrossEntropyFlat, CrossEntropyLossFlat
 from common import photos
 from namethatdog.data import pets_dls, default_presize
-from namethatdog.learner import breed_learner, fit_breeds, find_lr, default_lr
+from namethatdog.learner import breed_learner, fit_breeds, find_lr
 
 BREEDS = ['Abyssinian', 'Bengal', 'american_bulldog']
 # name: (what it is, settings); 'book' is the baseline, 'namethatdog' the defaults of `namethatdog train`

@@ -4,15 +4,14 @@ step) on the same model and the same tensors, in one process. fastai's own defau
 The last line printed is a JSON object; ratio = namethatdog seconds per batch / plain PyTorch (goal: at most 1.05).
 
     python bench/train_step.py [--arch resnet18] [--size 128] [--bs 64] [--batches 6] [--repeats 3]"""
-import argparse, copy, json, statistics, warnings
+import argparse, copy, json, statistics, tempfile, warnings
 warnings.filterwarnings('ignore')
 import torch
 from torch import nn
-from fastai.vision.all import DataLoader, DataLoaders, CrossEntropyLossFlat, Adam, error_rate
+from fastai.vision.all import DataLoader, DataLoaders, CrossEntropyLossFlat, Adam
 from common import seconds
 from namethatdog.data import pets_dls, toy_pets
 from namethatdog.learner import breed_learner, fit_breeds
-import tempfile
 
 def main(arch='resnet18', size=128, bs=64, batches=6, repeats=3, n_out=3):
     torch.manual_seed(0)

@@ -8,9 +8,8 @@ Docs: https://namethatdog.github.io/namethatdog/augment.html.md"""
 from __future__ import annotations
 import torch
 import torch.nn.functional as F
-from functools import partial
 from fastai.vision.all import (TensorImage, RandTransform, AffineCoordTfm, RandomResizedCropGPU, aug_transforms,
-                               compose_tfms, set_seed)
+                               compose_tfms)
 
 # %% auto #0
 __all__ = ['crop_matrix', 'AffineCrop', 'one_resample', 'fast_aug_transforms']

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re, time
 import pandas as pd
 from collections import Counter, defaultdict, namedtuple
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from fastcore.basics import patch
 from fastcore.foundation import L

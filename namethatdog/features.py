@@ -6,14 +6,14 @@ Docs: https://namethatdog.github.io/namethatdog/features.html.md"""
 
 # %% ../nbs/16_features.ipynb #945b2d66
 from __future__ import annotations
-import numpy as np, pandas as pd, torch, timm
-from pathlib import Path
+import time
+import numpy as np, torch, timm
 from fastcore.basics import ifnone
 from fastcore.parallel import parallel
-from fastai.vision.all import defaults, Learner, BnFreeze, error_rate
+from fastai.vision.all import defaults
 from sklearn.linear_model import LogisticRegression
 from .images import read_image_tensor
-from .presize import presize_shape, presize_tensor
+from .presize import presize_tensor
 from .data import pets_dls, label_files, hash_splitter, pet_label
 from .learner import breed_learner, fit_breeds
 

@@ -6,7 +6,7 @@ Docs: https://namethatdog.github.io/namethatdog/learner.html.md"""
 
 # %% ../nbs/07_learner.ipynb #3cff2423
 from __future__ import annotations
-import functools, math, torch, torchvision, timm
+import functools, torch, torchvision, timm
 from pathlib import Path
 from fastai.vision.all import *
 from .data import *

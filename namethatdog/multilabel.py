@@ -6,7 +6,7 @@ Docs: https://namethatdog.github.io/namethatdog/multilabel.html.md"""
 
 # %% ../nbs/14_multilabel.ipynb #6d321ae1
 from __future__ import annotations
-import numpy as np, pandas as pd, torch
+import numpy as np, pandas as pd
 from pathlib import Path
 from PIL import Image, ImageDraw
 from sklearn.metrics import precision_recall_fscore_support
@@ -15,7 +15,6 @@ from .images import PetImage
 from .data import fastai_dataset
 from .doctor import check_table
 from .learner import breed_learner
-from .files import save_fig
 
 # %% auto #0
 __all__ = ['SHAPES', 'draw_shapes', 'toy_multilabel', 'labels_of', 'multilabel_block', 'multilabel_dls', 'multilabel_learner',

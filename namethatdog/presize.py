@@ -6,7 +6,7 @@ Docs: https://namethatdog.github.io/namethatdog/presize.html.md"""
 
 # %% ../nbs/02_presize.ipynb #c7a1d819
 from __future__ import annotations
-import hashlib, io, os, random
+import hashlib, io, os
 from pathlib import Path
 import numpy as np, torch
 import torch.nn.functional as F

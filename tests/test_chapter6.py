@@ -5,6 +5,8 @@ from namethatdog.doctor import DataProblemsError
 from namethatdog.multilabel import toy_multilabel, multilabel_dls
 from namethatdog.regression import toy_markers, point_dls
 from namethatdog import losses
+from namethatdog.data import toy_pets, pet_files
+from namethatdog.features import linear_probe, embeddings
 
 @pytest.fixture(scope='module')
 def shapes(tmp_path_factory): return toy_multilabel(tmp_path_factory.mktemp('shapes'), n=40)
@@ -46,3 +48,9 @@ def test_losses_at_extreme_logits(scale):
     assert torch.allclose(losses.log_softmax(x), F.log_softmax(x, -1), atol=1e-4, rtol=1e-5)
     p = F.softmax(torch.randn(16, 5, generator=g), -1)
     assert torch.allclose(losses.kl_div(F.log_softmax(x, -1), p), F.kl_div(F.log_softmax(x, -1), p, reduction='batchmean'), atol=1e-4, rtol=1e-5)
+
+def test_linear_probe_from_the_library(tmp_path):
+    files = pet_files(toy_pets(tmp_path/'toy', n=8, breeds=['pug', 'Bengal']))
+    assert embeddings(files[:3], pretrained=False, size=32).shape == (3, 512)
+    r = linear_probe(files, pretrained=False, size=32)
+    assert r['n_train'] + r['n_valid'] == 16 and 0 <= r['error_rate'] <= 1 and r['seconds'] > 0
