@@ -8,11 +8,11 @@ object; ratio = book's wall time / namethatdog's (data, learner and training; go
 Each variant runs once per seed (the seed draws the split too); figures are means over the seeds, with each error.
 
 Without ../shared it runs on generated photos (then the error rates say nothing about real photos)."""
-import argparse, json, tempfile, time, warnings
+import argparse, json, time, warnings
 warnings.filterwarnings('ignore')
 import torch
 from fastai.vision.all import Adam, LabelSmoothingCrossEntropyFlat, CrossEntropyLossFlat
-from common import photos
+from common import photos, scratch
 from namethatdog.data import pets_dls, default_presize
 from namethatdog.learner import breed_learner, fit_breeds, find_lr
 
@@ -58,7 +58,7 @@ def run(files, name, epochs=8, size=128, seed=42):
                 n_train=len(dls.train_ds), n_valid=len(dls.valid_ds))
 
 def main(variants='book,namethatdog,fastai_adam,bs32,label_smoothing,progressive', epochs=8, seeds='42,1,2'):
-    files,src = photos(tempfile.mkdtemp(), breeds=BREEDS)
+    files,src = photos(scratch(), breeds=BREEDS)
     res = {}
     for v in variants.split(','):
         runs = [run(files, v, epochs, seed=int(s)) for s in seeds.split(',')]

@@ -1,10 +1,15 @@
 """What the benchmarks share: the photos they run on, and a timer."""
-import time
+import atexit, shutil, tempfile, time
 from pathlib import Path
 import numpy as np
 from namethatdog.data import TOY_BREEDS, draw_toy_pet, pet_files, select_breeds
 
 SHARED = Path(__file__).resolve().parent.parent.parent/'shared'/'data'/'oxford-pets-sample'/'images'
+
+def scratch():
+    "A temporary folder, removed when the benchmark exits (models and caches are large)"
+    d = tempfile.mkdtemp(prefix='namethatdog-bench-'); atexit.register(shutil.rmtree, d, ignore_errors=True)
+    return Path(d)
 
 def photos(tmp, n=None, breeds=None, seed=0):
     "(files, where from): the real ../shared sample when present, else generated pets of realistic size (about 500×375)"

@@ -5,10 +5,10 @@ presizing (`Resize(460)` on every item, every epoch; `aug_transforms` resampling
     python bench/pipeline.py [--size 224] [--presize 460] [--bs 64] [--num-workers 0] [--n 0]
 
 Photos: the real Oxford-IIIT Pet sample in ../shared when present, else generated photos of about 500×375."""
-import argparse, json, tempfile, warnings
+import argparse, json, warnings
 warnings.filterwarnings('ignore')
 import torch
-from common import photos, seconds
+from common import photos, seconds, scratch
 from namethatdog.data import pets_dls
 
 def one_pass(dl):
@@ -16,7 +16,7 @@ def one_pass(dl):
     return sum(len(x) for x,_ in dl)
 
 def main(size=224, presize=460, bs=64, num_workers=0, n=0):
-    files,src = photos(tempfile.mkdtemp(), n or None)
+    files,src = photos(scratch(), n or None)
     kw = dict(bs=bs, presize=presize, size=size, num_workers=num_workers, valid_pct=0.2)
     mk = lambda cache: pets_dls(files, cache=cache, fast_aug=bool(cache), **kw)
     t_book,k = seconds(lambda: one_pass(mk(False).train))

@@ -6,11 +6,10 @@ on the same model and the same photos, in one process. The last line printed is 
 Each figure is the median of `rounds` interleaved rounds.
 
 Photos: the real Oxford-IIIT Pet sample in ../shared when present, else generated photos of about 500×375."""
-import argparse, json, statistics, tempfile, time, warnings
-from pathlib import Path
+import argparse, json, statistics, time, warnings
 warnings.filterwarnings('ignore')
 import torch
-from common import photos
+from common import photos, scratch
 from namethatdog.data import pets_dls
 from namethatdog.learner import breed_learner
 from namethatdog.export import save_model_dir, BreedModel
@@ -20,7 +19,7 @@ def rate(n, f):
     t = time.perf_counter(); f(); return n/(time.perf_counter()-t)
 
 def main(n=256, arch='resnet18', size=224, presize=460, bs=32, rounds=3):
-    tmp = Path(tempfile.mkdtemp())
+    tmp = scratch()
     files,src = photos(tmp, n)
     learn = breed_learner(pets_dls(files, bs=bs, presize=presize, size=size, num_workers=0), arch, pretrained=False)
     bm = BreedModel.load(save_model_dir(learn, tmp/'model'))

@@ -4,12 +4,12 @@ step) on the same model and the same tensors, in one process. fastai's own defau
 The last line printed is a JSON object; ratio = namethatdog seconds per batch / plain PyTorch (goal: at most 1.05).
 
     python bench/train_step.py [--arch resnet18] [--size 128] [--bs 64] [--batches 6] [--repeats 3]"""
-import argparse, copy, json, statistics, tempfile, warnings
+import argparse, copy, json, statistics, warnings
 warnings.filterwarnings('ignore')
 import torch
 from torch import nn
 from fastai.vision.all import DataLoader, DataLoaders, CrossEntropyLossFlat, Adam
-from common import seconds
+from common import seconds, scratch
 from namethatdog.data import pets_dls, toy_pets
 from namethatdog.learner import breed_learner, fit_breeds
 
@@ -17,7 +17,7 @@ def main(arch='resnet18', size=128, bs=64, batches=6, repeats=3, n_out=3):
     torch.manual_seed(0)
     xs = [(torch.rand(bs, 3, size, size), torch.randint(0, n_out, (bs,))) for _ in range(batches)]
     dls = DataLoaders(DataLoader(xs, bs=None), DataLoader(xs[:1], bs=None))
-    toy = pets_dls(toy_pets(tempfile.mkdtemp(), n=4, breeds=['Abyssinian','Bengal','beagle']), bs=4, presize=48, size=32, num_workers=0)
+    toy = pets_dls(toy_pets(scratch(), n=4, breeds=['Abyssinian','Bengal','beagle']), bs=4, presize=48, size=32, num_workers=0)
     dls.vocab = toy.vocab
     mk = lambda **kw: breed_learner(dls, arch, pretrained=False, precision='fp32', loss_func=CrossEntropyLossFlat(), **kw)
     ours,fa = mk(),mk(opt_func=Adam)

@@ -19,7 +19,8 @@ def render(nb_path=root/'nbs'/'index.ipynb'):
         if c['cell_type'] == 'markdown': parts.append(src); continue
         if {'hide', 'export', 'exporti'} & set(_directives(src)): continue
         code = '\n'.join(l for l in src.splitlines() if not _DIRECTIVE.match(l))
-        parts.append(f"``` python\n{code}\n```")
+        if parts and parts[-1].startswith('``` python\n'): parts[-1] = parts[-1][:-4] + f"\n{code}\n```"  # an import cell and its use read as one block
+        else: parts.append(f"``` python\n{code}\n```")
         out = ''.join(map(_output_text, c.get('outputs', [])))
         if out.strip(): parts.append(f"```\n{out.rstrip()}\n```")
     return '<!-- generated from nbs/index.ipynb by tools/readme.py: do not edit -->\n\n' + '\n\n'.join(parts) + '\n'

@@ -7,6 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bin="${VENV:-.venv}/bin"
 export MPLBACKEND=Agg PYTHONWARNINGS="ignore::FutureWarning"
+# Notebooks and tests write models and checkpoints to temporary folders (about 3 GB a run): keep them all in one
+# folder that is removed however the run ends, so that repeated runs never fill the disk.
+TMPDIR="$(mktemp -d "${TMPDIR:-/tmp}/namethatdog-tests.XXXXXX")"; export TMPDIR
+trap 'rm -rf "$TMPDIR"' EXIT
 
 state() { git diff --no-ext-diff; git status --porcelain --untracked-files=all; }
 echo "== sync: nbdev-export, nbdev-clean, README"
