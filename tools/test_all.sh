@@ -2,7 +2,7 @@
 # The whole test suite, as the README's second command and .ci/run call it:
 # 1. notebooks and library in sync (nbdev-export and nbdev-clean leave no diff), README generated from nbs/index.ipynb
 # 2. every notebook runs (nbdev-test; cells flagged slow/internet/cuda are skipped)
-# 3. pytest: end-to-end, command-line, fault and real-photo tests
+# 3. pytest: end-to-end, command-line, fault and real-photo tests, and the docs site built and opened in headless Chromium
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin="${VENV:-.venv}/bin"
