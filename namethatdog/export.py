@@ -6,7 +6,7 @@ Docs: https://namethatdog.github.io/namethatdog/export.html.md"""
 
 # %% ../nbs/09_export.ipynb #00ee5b14
 from __future__ import annotations
-import functools, hashlib, json, math, platform
+import functools, hashlib, json, math, os, platform, warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import torch, torchvision, timm, fastai, safetensors
@@ -22,7 +22,8 @@ from .files import atomic_write_bytes, save_json
 
 # %% auto #0
 __all__ = ['FORMAT', 'FORMAT_VERSION', 'preprocessing', 'save_model_dir', 'ModelFileError', 'create_breed_model', 'check_weights',
-           'BreedModel', 'unsafe_import_fastai_export', 'resample_taps', 'valid_crop']
+           'BreedModel', 'unsafe_import_fastai_export', 'resample_taps', 'resample_matrix', 'valid_crop',
+           'valid_resize']
 
 # %% ../nbs/09_export.ipynb #56a9012b
 def preprocessing(dls:DataLoaders)->dict:
@@ -172,6 +173,16 @@ def resample_taps(n_in:int, # Input pixels along one axis
         idx[i,:len(nz)],w[i,:len(nz)] = nz,wts[i,nz]
     return torch.from_numpy(idx),torch.from_numpy(w)
 
+# %% ../nbs/09_export.ipynb #c433fb89
+@functools.lru_cache(maxsize=32)
+def resample_matrix(n_in:int, n_out:int, d:float)->Tensor:
+    "`resample_taps` as a sparse (n_out, n_in) matrix, so one product resamples a whole axis"
+    idx,w = resample_taps(n_in, n_out, d)
+    m = torch.zeros(n_out, n_in).scatter_add_(1, idx, w)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # "sparse CSR support is in beta"
+        return m.to_sparse_csr()
+
 # %% ../nbs/09_export.ipynb #48289700
 def valid_crop(x:Tensor, # One uint8 image, (channels, height, width)
                size, # Output (height, width)
@@ -180,13 +191,24 @@ def valid_crop(x:Tensor, # One uint8 image, (channels, height, width)
     c,h,w = x.shape
     s = min(h, w)
     t,l = (h-s)//2,(w-s)//2
-    x = x[:, t:t+s, l:l+s].float()
     d = min(s/size[1], s/2)/2  # fastai's `_grid_sample` compares with the grid's last two dims, (width, 2)
-    (ih,wh),(iw,ww) = resample_taps(s, size[0], d),resample_taps(s, size[1], d)
-    y = (x.index_select(1, ih.flatten()).view(c, *ih.shape, s) * (wh/255)[None,:,:,None]).sum(2)
-    y = y.transpose(1, 2).contiguous()
-    y = (y.index_select(1, iw.flatten()).view(c, *iw.shape, size[0]) * ww[None,:,:,None]).sum(2)
-    return y.transpose(1, 2)[None]
+    mh,mw = resample_matrix(s, size[0], d),resample_matrix(s, size[1], d)
+    a = x[:, t:t+s, l:l+s].permute(1,2,0).reshape(s, s*c).float()  # one row of pixels a row: free for Pillow's memory order
+    y = (mh @ a).view(size[0], s, c).transpose(0, 1).reshape(s, size[0]*c)  # rows resampled; then one column a row
+    y = (mw @ y).view(size[1], size[0], c)  # (width out, height out, channels)
+    return y.permute(2,1,0)[None].div(255)
+
+# %% ../nbs/09_export.ipynb #1047a87e
+def valid_resize(img:Image.Image, # An RGB image
+                 size, # As given to `Resize`: an int, or (height, width)
+                )->Tensor:
+    "fastai's validation-time `Resize(size)` of `img` (centre crop to the aspect ratio, Pillow bilinear) as a uint8 (3, h, w) tensor"
+    sw,sh = (size,size) if isinstance(size, int) else (size[1],size[0])
+    w,h = img.size
+    m = w/sw if w/sw < h/sh else h/sh  # the crop is the largest of the target's shape, taken from the centre
+    cw,ch = int(m*sw),int(m*sh)
+    l,t = int(0.5*(w-cw)),int(0.5*(h-ch))
+    return torch.from_numpy(np.array(img.crop((l, t, l+cw, t+ch)).resize((sw, sh), Image.BILINEAR))).permute(2,0,1)
 
 # %% ../nbs/09_export.ipynb #ddf4da68
 @patch
@@ -194,25 +216,27 @@ def batches(self:BreedModel, files, # Image files
             bs:int=64, # Batch size
             n_workers:int=None, # Decoding threads; None for one per CPU
             errors:list=None, # If a list, unreadable files go there as (path, reason) and are left out; else they raise
+            ahead:bool=None, # Prepare the next batch while the consumer works; None: only if torch leaves cores free
            ):
-    "Yield (files, batch) of images preprocessed as at validation time, in threads, one batch ahead of the consumer"
-    dl,m = self.test_dl(files, bs),self.meta
-    dl.after_item.split_idx = 1  # validation behaviour (centre crop); fastai sets this only when iterating
+    "Yield (files, batch) of images preprocessed as at validation time, in threads"
+    m = self.meta
     norm = m['normalize'] and [torch.tensor(m['normalize'][k]).view(1,-1,1,1) for k in ('mean','std')]
     def load(i):
         "One image: read, presized, centre-cropped and resized, normalised"
         try:
-            img = PetImage.create(Image.fromarray(read_image_tensor(files[i]).permute(1,2,0).numpy()))  # Pillow's pixels, decoded faster
-            x = valid_crop(dl.after_item((img,))[0].as_subclass(Tensor), m['size'])
+            img = Image.fromarray(read_image_tensor(files[i]).permute(1,2,0).numpy())  # Pillow's pixels, decoded faster
+            x = valid_crop(valid_resize(img, m['presize']), m['size'])
         except ImageError as e:
             if errors is None: raise
             return e
         return (x-norm[0])/norm[1] if norm else x
     chunks = [range(i, min(i+bs, len(files))) for i in range(0, len(files), bs)]
+    ahead = ifnone(ahead, (os.cpu_count() or 1) > torch.get_num_threads())
     with ThreadPoolExecutor(ifnone(n_workers, defaults.cpus)) as ex:
-        nxt = ex.map(load, chunks[0]) if chunks else None
+        nxt = None
         for k,chunk in enumerate(chunks):
-            items,nxt = list(nxt),(ex.map(load, chunks[k+1]) if k+1 < len(chunks) else None)
+            items = list(nxt or ex.map(load, chunk))
+            nxt = ex.map(load, chunks[k+1]) if ahead and k+1 < len(chunks) else None  # starts now, while the consumer works
             bad = [(str(files[i]), o.reason) for i,o in zip(chunk, items) if isinstance(o, ImageError)]
             if bad: errors.extend(bad)
             good = [(files[i], o) for i,o in zip(chunk, items) if not isinstance(o, ImageError)]

@@ -17,7 +17,11 @@ from fastcore.basics import ifnone
 from fastcore.parallel import parallel
 from fastai.vision.all import PILImage, image_extensions, defaults
 import torch
-from torchvision.io import decode_jpeg, read_file, ImageReadMode
+try:  # torchvision 0.29 deprecates its image decoding; without it, every image is decoded by Pillow
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', DeprecationWarning)
+        from torchvision.io import decode_jpeg, read_file, ImageReadMode
+except ImportError: decode_jpeg = None
 
 # %% auto #0
 __all__ = ['MAX_PIXELS', 'MIN_SIDE', 'BACKGROUND', 'BROKEN_LINK', 'ImageError', 'open_image', 'to_rgb', 'read_image',
@@ -138,7 +142,7 @@ def read_image_tensor(path, # Image file
                      )->torch.Tensor:
     "`path` as a uint8 (3, h, w) RGB tensor, JPEGs decoded by torchvision, everything else by `read_image`"
     with open_image(path, max_pixels, min_side) as im: fmt = im.format
-    if fmt == 'JPEG':
+    if fmt == 'JPEG' and decode_jpeg is not None:
         try: return decode_jpeg(read_file(str(path)), mode=ImageReadMode.RGB, apply_exif_orientation=True)
         except RuntimeError: pass  # Pillow decodes it, or names what is wrong
     return torch.from_numpy(np.array(read_image(path, max_pixels, min_side))).permute(2,0,1).contiguous()
