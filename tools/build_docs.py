@@ -10,7 +10,7 @@
    does not exist stops the build.
 
 Where Quarto is installed, `nbdev-docs` renders the same notebooks with `nbs/_quarto.yml` instead."""
-import argparse, base64, json, re, shutil, sys
+import argparse, base64, json, re, shutil
 from pathlib import Path
 from unittest.mock import patch
 import yaml
