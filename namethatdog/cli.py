@@ -60,8 +60,10 @@ def doctor(data:Path, # Folder of pets-named images
 def train(data:str, # Folder of pets-named images, or `pets` for the real dataset (network)
           arch:str='resnet34', # torchvision or timm architecture name
           pretrained:Annotated[None, "Start from ImageNet weights", {'action': argparse.BooleanOptionalAction}]=True,
+          weights:Path=None, # Local ImageNet weights for --arch (.safetensors, or a .pth state dict; never a pickle of code)
           epochs:int=4, # Epochs (after the frozen ones)
           freeze_epochs:int=None, # Epochs with the body frozen (default 1 if pretrained, else 0)
+          recipe:str='fine_tune', # fine_tune (fastai's phases) or discriminative (the book's: one-cycle frozen, then slice(lr/3000, lr/30))
           lr:str=None, # Learning rate, or valley/slide/minimum/steep to use that lr_find suggestion
           size:int=224, # Final image size
           presize:int=None, # Item-level resize before augmentation (default: 460 for size 224, in proportion otherwise)
@@ -79,7 +81,8 @@ def train(data:str, # Folder of pets-named images, or `pets` for the real datase
          ):
     "Train a breed classifier on a folder of pets-named images (checked by the data doctor first)"
     from namethatdog.pipeline import train_pets
-    m = train_pets(data, out, arch=arch, pretrained=pretrained, epochs=epochs, freeze_epochs=freeze_epochs, lr=lr,
+    if weights is not None and not pretrained: raise CliError("train: --weights are pretrained weights; drop --no-pretrained")
+    m = train_pets(data, out, arch=arch, pretrained=pretrained, weights=weights, epochs=epochs, freeze_epochs=freeze_epochs, recipe=recipe, lr=lr,
                    size=size, presize=presize, bs=bs, valid_pct=valid_pct, seed=seed, pat=pat, num_workers=workers,
                    breeds=_split_names(breeds), lr_find_its=lr_find_its, skip_bad=skip_bad, resume=resume,
                    fast_data=not book_pipeline)

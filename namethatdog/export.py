@@ -21,9 +21,8 @@ from .learner import *
 from .files import atomic_write_bytes, save_json
 
 # %% auto #0
-__all__ = ['FORMAT', 'FORMAT_VERSION', 'preprocessing', 'save_model_dir', 'ModelFileError', 'create_breed_model', 'check_weights',
-           'BreedModel', 'unsafe_import_fastai_export', 'resample_taps', 'resample_matrix', 'valid_crop',
-           'valid_resize']
+__all__ = ['FORMAT', 'FORMAT_VERSION', 'preprocessing', 'save_model_dir', 'ModelFileError', 'create_breed_model', 'BreedModel',
+           'unsafe_import_fastai_export', 'resample_taps', 'resample_matrix', 'valid_crop', 'valid_resize']
 
 # %% ../nbs/09_export.ipynb #56a9012b
 def preprocessing(dls:DataLoaders)->dict:
@@ -57,7 +56,8 @@ def save_model_dir(learn:Learner, # A learner made by `breed_learner`
     meta = dict(format=FORMAT, format_version=FORMAT_VERSION, arch=learn.arch_name, n_out=len(learn.dls.vocab),
                 vocab=[str(o) for o in learn.dls.vocab], pretrained=bool(learn.pretrained),
                 **preprocessing(learn.dls), weights='model.safetensors',
-                weights_sha256=hashlib.sha256(data).hexdigest(), versions=_versions(), **extra)
+                weights_sha256=hashlib.sha256(data).hexdigest(), pretrained_from=getattr(learn, 'weights_from', None),
+                versions=_versions(), **extra)
     atomic_write_bytes(path/'model.safetensors', data)
     save_json(path/'model.json', meta)
     return path
@@ -72,20 +72,6 @@ def create_breed_model(arch:str, n_out:int)->nn.Module:
     a = resolve_arch(arch)
     if isinstance(a, str): return create_timm_model(a, n_out, pretrained=False)[0]
     return create_vision_model(a, n_out, pretrained=False)
-
-# %% ../nbs/09_export.ipynb #775eabe9
-def check_weights(model:nn.Module, # The network the weights are for
-                  sd:dict, # Name -> tensor, as read from the weights file
-                  where='weights', # Named in the error messages
-                 ):
-    "Raise `ModelFileError` naming any missing key, unexpected key or shape mismatch between `sd` and `model`"
-    want = model.state_dict()
-    missing,extra = [k for k in want if k not in sd],[k for k in sd if k not in want]
-    if missing: raise ModelFileError(f"{where}: {len(missing)} weight(s) missing, e.g. {', '.join(missing[:3])}")
-    if extra: raise ModelFileError(f"{where}: {len(extra)} unexpected weight(s), e.g. {', '.join(extra[:3])}")
-    for k,v in want.items():
-        if sd[k].shape != v.shape:
-            raise ModelFileError(f"{where}: layer {k} has shape {tuple(sd[k].shape)}, the network needs {tuple(v.shape)}")
 
 # %% ../nbs/09_export.ipynb #107c8ee0
 class BreedModel:
@@ -112,7 +98,7 @@ class BreedModel:
         model = create_breed_model(meta['arch'], meta['n_out'])
         try: sd = st_load(data)
         except Exception as e: raise ModelFileError(f"{wf}: not a readable safetensors file ({e})") from None
-        check_weights(model, sd, f"{wf} ({meta['arch']}, {meta['n_out']} outputs)")
+        check_weights(model, sd, f"{wf} ({meta['arch']}, {meta['n_out']} outputs)", err=ModelFileError)
         model.load_state_dict(sd)
         return cls(model, meta)
 
@@ -128,7 +114,7 @@ def unsafe_import_fastai_export(pkl, # A fastai `export.pkl`; loading it runs an
         raise ValueError(f"{pkl}: refusing to unpickle. A fastai export.pkl can run any code when it is loaded; pass "
                          "trust_pickle=True only for a file you made or whose maker you trust")
     learn = load_learner(pkl)
-    check_weights(create_breed_model(arch, len(learn.dls.vocab)), learn.model.state_dict(), f"{pkl} as {arch}")
+    check_weights(create_breed_model(arch, len(learn.dls.vocab)), learn.model.state_dict(), f"{pkl} as {arch}", err=ModelFileError)
     learn.arch_name,learn.pretrained = arch,False
     return save_model_dir(learn, out, imported_from=str(pkl), **{'pat': PETS_PAT, 'seed': 42, 'valid_pct': 0.2, **extra})
 

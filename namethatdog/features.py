@@ -37,7 +37,7 @@ def embeddings(files, # Image files
                model=None, # An already created timm model with `num_classes=0`, instead of `arch`
               )->torch.Tensor:
     "One pooled feature vector per file, from a timm model's body: (len(files), num_features)"
-    model = ifnone(model, timm.create_model(arch, pretrained=pretrained, num_classes=0)).eval()
+    model = (model if model is not None else timm.create_model(arch, pretrained=pretrained, num_classes=0)).eval()
     cfg = model.pretrained_cfg
     mean,std = (torch.tensor(cfg[k]).view(1,3,1,1) for k in ('mean','std'))
     files,out = list(files),[]

@@ -6,15 +6,18 @@ Docs: https://namethatdog.github.io/namethatdog/learner.html.md"""
 
 # %% ../nbs/07_learner.ipynb #3cff2423
 from __future__ import annotations
-import functools, torch, torchvision, timm
+import functools, hashlib, pickle, torch, torchvision, timm
 from pathlib import Path
+from safetensors.torch import load_file as st_load_file
 from fastai.vision.all import *
+from fastai.vision.learner import _add_norm, _timm_norm, _default_meta
 from .data import *
 from .files import save_fig
 from .checkpoint import CheckpointCallback, latest_checkpoint, load_checkpoint
 
 # %% auto #0
-__all__ = ['resolve_arch', 'weights_file', 'WeightsUnavailableError', 'auto_precision', 'set_precision', 'FusedAdamW',
+__all__ = ['RECIPES', 'resolve_arch', 'weights_file', 'WeightsUnavailableError', 'WeightsFileError', 'read_weights',
+           'check_weights', 'load_body_weights', 'auto_precision', 'set_precision', 'FusedAdamW', 'BodyBnFreeze',
            'breed_learner', 'find_lr', 'default_lr', 'breed_phases', 'fit_breeds', 'fit_discriminative']
 
 # %% ../nbs/07_learner.ipynb #29033e35
@@ -36,6 +39,70 @@ def weights_file(arch:str)->Path:
 # %% ../nbs/07_learner.ipynb #404f5343
 class WeightsUnavailableError(RuntimeError):
     "Pretrained weights that can be neither downloaded nor found on disk"
+
+# %% ../nbs/07_learner.ipynb #300ef8dd
+class WeightsFileError(ValueError):
+    "A weights file that cannot be read safely, or whose tensors do not fit the network"
+
+# %% ../nbs/07_learner.ipynb #ef3001bb
+def read_weights(path, # A .safetensors file, or a .pth/.pt/.bin state dict of tensors
+                )->dict:
+    "Name -> tensor from a local weights file, never unpickling code: safetensors, or `torch.load(weights_only=True)`"
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"{path}: no such weights file")
+    if path.suffix == '.safetensors':
+        try: return st_load_file(str(path))
+        except Exception as e: raise WeightsFileError(f"{path}: not a readable safetensors file ({e})") from None
+    try: sd = torch.load(path, map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError as e:
+        lines = [l.strip() for l in str(e).split('WeightsUnpickler error:')[-1].splitlines() if l.strip()]
+        why = first(l for l in lines if 'GLOBAL' in l.upper())  # the pickle names a function or class to call
+        if why is None:
+            raise WeightsFileError(f"{path}: not a readable PyTorch weights file ({first(lines)})") from None
+        raise WeightsFileError(f"{path}: refused: it holds more than tensors, and loading it would run code from the "
+                               f"pickle ({why[:200]}). Use a state dict of tensors or a .safetensors file") from None
+    except Exception as e: raise WeightsFileError(f"{path}: not a readable PyTorch weights file ({e.__class__.__name__}: {e})") from None
+    for k in ('state_dict', 'model'):  # training checkpoints wrap the weights
+        if isinstance(sd, dict) and isinstance(sd.get(k), dict): sd = sd[k]
+    if not isinstance(sd, dict) or not all(isinstance(v, torch.Tensor) for v in sd.values()):
+        raise WeightsFileError(f"{path}: not a state dict (a mapping of names to tensors)")
+    return dict(sd)
+
+# %% ../nbs/07_learner.ipynb #0fdd6910
+def check_weights(model, # The network the weights are for, or its state dict
+                  sd:dict, # Name -> tensor, as read from the weights file
+                  where='weights', # Named in the error messages
+                  err=WeightsFileError, # The exception raised
+                 ):
+    "Raise `err` naming missing keys, unexpected keys or a shape mismatch between `sd` and `model`"
+    want = model if isinstance(model, dict) else model.state_dict()
+    missing = [k for k in want if k not in sd and not k.endswith('num_batches_tracked')]
+    extra = [k for k in sd if k not in want]
+    if missing or extra: raise err(f"{where}: " + '; '.join(
+        [f"{len(missing)} weight(s) missing, e.g. {', '.join(missing[:3])}"]*bool(missing) +
+        [f"{len(extra)} unexpected weight(s), e.g. {', '.join(extra[:3])}"]*bool(extra)))
+    for k,v in want.items():
+        if k in sd and sd[k].shape != v.shape:
+            raise err(f"{where}: layer {k} has shape {tuple(sd[k].shape)}, the network needs {tuple(v.shape)}")
+
+# %% ../nbs/07_learner.ipynb #8880851e
+def load_body_weights(learn:Learner, # A learner from `vision_learner`
+                      arch, # Its architecture: a timm name or a torchvision model function
+                      sd:dict, # ImageNet weights for `arch`, e.g. from `read_weights`
+                      where='weights', # Named in the error messages
+                     ):
+    "Load the ImageNet weights `sd` into the body of `learn.model`, leaving out the classifier, checking names and shapes"
+    body = learn.model[0]
+    if isinstance(body, TimmBody):
+        head = body.model.pretrained_cfg.get('classifier') or 'classifier'
+        sd = {k:v for k,v in sd.items() if k.split('.')[0] != head}
+        check_weights(body.model, sd, where)
+        return body.model.load_state_dict(sd, strict=False)
+    children = [n for n,_ in arch(weights=None).named_children()]
+    pos = {n:str(i) for i,n in enumerate(children[:len(body)])}
+    sd = {k:v for k,v in sd.items() if k.split('.')[0] in pos or k.split('.')[0] not in children}
+    check_weights({k:v for k,v in arch(weights=None).state_dict().items() if k.split('.')[0] in pos}, sd, where)
+    return body.load_state_dict({pos[k.split('.',1)[0]]+'.'+k.split('.',1)[1]: v for k,v in sd.items()}, strict=False)
 
 # %% ../nbs/07_learner.ipynb #5bc41f26
 def auto_precision()->str:
@@ -76,23 +143,45 @@ class FusedAdamW(OptimWrapper):
         for pair,v_ in zip(self.pairs, v):
             for pg in pair[:1] if k == 'wd' else pair: set_item_pg(pg, self.bwd_map[k], v_)
 
+# %% ../nbs/07_learner.ipynb #8b1ed72d
+class BodyBnFreeze(Callback):
+    "Keep every BatchNorm layer in the body (`model[0]`) in eval mode, frozen or not: fastai's `BnFreeze` stops at `unfreeze`"
+    order = BnFreeze.order
+    def before_train(self):
+        for m in self.model[0].modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm): m.eval()
+
 # %% ../nbs/07_learner.ipynb #9f6a62b6
 def breed_learner(dls:DataLoaders, # From `pets_dls`
                   arch:str='resnet34', # torchvision or timm architecture name
-                  pretrained:bool=True, # Start from ImageNet weights (downloaded once)
+                  pretrained:bool=True, # Start from ImageNet weights (downloaded once, unless `weights` is given)
+                  weights=None, # A local ImageNet weights file for `arch` (see `read_weights`); implies `pretrained`
+                  bn_freeze:bool=None, # Keep the body's BatchNorm statistics (`BodyBnFreeze`); None: when pretrained
                   precision:str='auto', # 'auto', 'bf16', 'fp16' or 'fp32'
                   metrics=error_rate, # Passed to `vision_learner`
                   opt_func=FusedAdamW, # Optimizer; fastai's `Adam` gives the same steps, more slowly
                   **kwargs, # Passed to `vision_learner`
                  )->Learner:
-    "A `vision_learner` for breeds, with architectures by name, a clear offline error and automatic mixed precision"
+    "A `vision_learner` for breeds: architectures by name, local weights files, a clear offline error, BatchNorm kept, mixed precision"
     a = resolve_arch(arch)
-    if pretrained and isinstance(a, str) and weights_file(arch).exists():
-        kwargs['pretrained_cfg_overlay'] = dict(file=str(weights_file(arch)))
-    try: learn = vision_learner(dls, a, pretrained=pretrained, metrics=metrics, opt_func=opt_func, **kwargs)
+    if weights is None and pretrained and isinstance(a, str) and weights_file(arch).exists(): weights = weights_file(arch)
+    pretrained = pretrained or weights is not None
+    bn_freeze = ifnone(bn_freeze, pretrained)
+    if bn_freeze: kwargs.setdefault('train_bn', False)  # frozen BatchNorm: the frozen phase needs no backward through the body
+    try: learn = vision_learner(dls, a, pretrained=pretrained and weights is None, metrics=metrics, opt_func=opt_func, **kwargs)
     except OSError as e:
         raise WeightsUnavailableError(f"Could not download pretrained weights for {arch} ({e.__class__.__name__}: {e}). "
-            f"Without a network, place the weights file at {weights_file(arch)}, or use pretrained=False.") from e
+            f"Without a network, give a weights file (weights=PATH, or --weights PATH), place it at {weights_file(arch)}, "
+            "or use pretrained=False.") from e
+    learn.weights_from = None
+    if weights is not None:
+        load_body_weights(learn, a, read_weights(weights), f"{weights} for {arch}")
+        if isinstance(a, str): _timm_norm(dls, learn.model[0].model.pretrained_cfg, True)
+        else: _add_norm(dls, model_meta.get(a, _default_meta), True)
+        learn.pretrained = True
+        learn.freeze()
+        learn.weights_from = dict(file=Path(weights).name, sha256=hashlib.sha256(Path(weights).read_bytes()).hexdigest())
+    if bn_freeze: learn.add_cb(BodyBnFreeze())
     learn.arch_name = arch
     return set_precision(learn, precision)
 
@@ -124,15 +213,19 @@ def default_lr(pretrained:bool)->float:
     return 2e-3 if pretrained else 1e-2
 
 # %% ../nbs/07_learner.ipynb #0d25a0b2
+RECIPES = ('fine_tune', 'discriminative')
+
 def breed_phases(epochs:int, # Epochs (after the frozen ones)
                  lr:float, # Base learning rate
                  freeze_epochs:int=0, # Epochs with the body frozen
+                 recipe:str='fine_tune', # `fine_tune`'s phases, or the book's `discriminative` recipe
                 )->list:
-    "The one-cycle phases `fit_breeds` runs: `fine_tune`'s two when `freeze_epochs`, else one on the whole network"
+    "The one-cycle phases `fit_breeds` runs: frozen then unfrozen as `recipe` says, or one phase on the whole network"
+    if recipe not in RECIPES: raise ValueError(f"recipe must be one of {', '.join(RECIPES)}, not {recipe!r}")
     if not freeze_epochs: return [dict(frozen=False, epochs=epochs, lr_max=lr, kw={})]
-    return [p for p in (dict(frozen=True, epochs=freeze_epochs, lr_max=slice(lr), kw=dict(pct_start=0.99)),
-                        dict(frozen=False, epochs=epochs, lr_max=slice(lr/200, lr/2), kw=dict(pct_start=0.3, div=5.0)))
-            if p['epochs']]
+    frozen,unfrozen = ((dict(lr_max=slice(lr), kw=dict(pct_start=0.99)), dict(lr_max=slice(lr/200, lr/2), kw=dict(pct_start=0.3, div=5.0)))
+                       if recipe=='fine_tune' else (dict(lr_max=lr, kw={}), dict(lr_max=slice(lr/3000, lr/30), kw={})))
+    return [p for p in (dict(frozen=True, epochs=freeze_epochs, **frozen), dict(frozen=False, epochs=epochs, **unfrozen)) if p['epochs']]
 
 # %% ../nbs/07_learner.ipynb #17c1f936
 def fit_breeds(learn:Learner,
@@ -142,10 +235,11 @@ def fit_breeds(learn:Learner,
                checkpoints=None, # Folder for a checkpoint after every epoch; None for none
                resume:bool=False, # Continue from the newest checkpoint in `checkpoints`
                keep:int=None, # Keep only the newest `keep` checkpoints; None keeps all
+               recipe:str='fine_tune', # 'fine_tune' or 'discriminative' (see `breed_phases`)
               )->Learner:
-    "Train `learn`: `fine_tune`'s phases when `freeze_epochs`, else one-cycle on the whole network"
+    "Train `learn`: `recipe`'s frozen and unfrozen phases when `freeze_epochs`, else one-cycle on the whole network"
     lr = ifnone(lr, default_lr(learn.pretrained))
-    phases = breed_phases(epochs, lr, ifnone(freeze_epochs, 1 if learn.pretrained else 0))
+    phases = breed_phases(epochs, lr, ifnone(freeze_epochs, 1 if learn.pretrained else 0), recipe)
     start,skip = (0,0),False
     if resume:
         ck = latest_checkpoint(checkpoints) if checkpoints else None

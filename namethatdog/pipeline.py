@@ -38,7 +38,7 @@ def default_lr_find_its(n_batches:int, # Mini-batches in one training epoch
     return min(100, max(20, 2*n_batches))
 
 # %% ../nbs/10_pipeline.ipynb #1932d95c
-RUN_KEYS = ('data','arch','pretrained','epochs','freeze_epochs','lr','size','presize','min_scale','bs','valid_pct','seed',
+RUN_KEYS = ('data','arch','pretrained','weights','epochs','freeze_epochs','recipe','lr','size','presize','min_scale','bs','valid_pct','seed',
             'pat','breeds','skip_bad','num_workers','lr_find_its','precision','fast_data')
 
 # %% ../nbs/10_pipeline.ipynb #e8b5e6bf
@@ -58,8 +58,10 @@ def train_pets(data, # Folder of pets-named images, or 'pets' for the real Oxfor
                out, # Folder for the model, plots and metrics
                arch:str='resnet34', # torchvision or timm architecture name
                pretrained:bool=True, # Start from ImageNet weights
+               weights=None, # A local ImageNet weights file for `arch` (implies `pretrained`); None downloads them
                epochs:int=4, # Epochs (after the frozen ones)
                freeze_epochs:int=None, # Epochs with the body frozen; 1 if pretrained else 0
+               recipe:str='fine_tune', # 'fine_tune' or the book's 'discriminative' recipe (see `breed_phases`)
                lr=None, # Learning rate, a `lr_find` suggestion's name, or None for `default_lr`
                size:int=224, presize:int=None, min_scale:float=0.75, # Presizing (presize None: `default_presize(size)`)
                bs:int=64, valid_pct:float=0.2, seed:int=42, pat:str=PETS_PAT, # Data
@@ -78,10 +80,11 @@ def train_pets(data, # Folder of pets-named images, or 'pets' for the real Oxfor
               )->dict:
     "Train a breed classifier on `data` and write the model, plots and `metrics.json` into `out`"
     t0,out = time.time(),Path(out)
+    if recipe not in RECIPES: raise ValueError(f"recipe must be one of {', '.join(RECIPES)}, not {recipe!r}")
     ck,run = out/'checkpoints',{k:v for k,v in locals().items() if k in RUN_KEYS}
     if resume:
-        run = {'fast_data': False, **_load_run(ck)}  # runs recorded before fast_data existed used the book's pipeline
-        data,arch,pretrained,epochs,freeze_epochs,lr,size,presize,min_scale,bs,valid_pct,seed,pat,breeds,skip_bad,num_workers,lr_find_its,precision,fast_data = (run[k] for k in RUN_KEYS)
+        run = {'fast_data': False, 'weights': None, 'recipe': 'fine_tune', **_load_run(ck)}  # runs recorded before these existed
+        data,arch,pretrained,weights,epochs,freeze_epochs,recipe,lr,size,presize,min_scale,bs,valid_pct,seed,pat,breeds,skip_bad,num_workers,lr_find_its,precision,fast_data = (run[k] for k in RUN_KEYS)
         resume = latest_checkpoint(ck) is not None
         log(f"resuming {out} from its newest checkpoint" if resume else f"{out}: no complete checkpoint yet, starting its run again")
     data = pets_images() if str(data)=='pets' else Path(data)
@@ -90,22 +93,23 @@ def train_pets(data, # Folder of pets-named images, or 'pets' for the real Oxfor
                    min_scale=min_scale, valid_pct=valid_pct, breeds=breeds, cache=fast_data, cache_dir=cache_dir, fast_aug=fast_data)
     if len(dls.train)==0: raise ValueError(f"{data}: {len(dls.train_ds)} training images, fewer than one batch of {bs}")
     if len(dls.valid_ds)==0: raise ValueError(f"{data}: no validation images; raise valid_pct or add images")
-    learn = breed_learner(dls, arch, pretrained=pretrained, precision=precision, path=out)
+    learn = breed_learner(dls, arch, pretrained=pretrained, weights=weights, precision=precision, path=out)
+    pretrained = learn.pretrained
     if resume: lr,sugg,lr_find_its = run['lr_value'],run['lr_find'],run['lr_find_its_value']
     else:
         lr_find_its = ifnone(lr_find_its, default_lr_find_its(len(dls.train)))
         sugg = find_lr(learn, out/'lr_find.png', num_it=lr_find_its) if lr_find_its else None
         lr = _pick_lr(lr, sugg, pretrained) if sugg else ifnone(lr, default_lr(pretrained))
         sugg = sugg._asdict() if sugg else None
-        _start_run(ck, {**run, 'data': str(run['data']), 'lr_value': float(lr), 'lr_find': sugg, 'lr_find_its_value': lr_find_its})
+        _start_run(ck, {**run, 'data': str(run['data']), 'weights': weights and str(weights), 'lr_value': float(lr), 'lr_find': sugg, 'lr_find_its_value': lr_find_its})
     t1 = time.time()
     fit_breeds(learn, epochs, float(lr), freeze_epochs, checkpoints=ck if checkpoints or resume else None, resume=resume,
-               keep=keep_checkpoints)
+               keep=keep_checkpoints, recipe=recipe)
     train_s = time.time()-t1
     res = BreedInterpretation.from_learner(learn).save(out, k=top_losses)
     save_model_dir(learn, out/'model', pat=pat, seed=seed, valid_pct=valid_pct, breeds=breeds and sorted(breeds))
     metrics = dict(**res, accuracy=1-res['error_rate'], n_train=len(dls.train_ds), vocab=list(dls.vocab),
-                   arch=arch, pretrained=pretrained, epochs=epochs, lr=float(lr), precision=learn.precision,
+                   arch=arch, pretrained=pretrained, pretrained_from=learn.weights_from, recipe=recipe, epochs=epochs, lr=float(lr), precision=learn.precision,
                    lr_find=sugg, lr_find_its=lr_find_its, resumed=resume, fast_data=fast_data, train_seconds=round(train_s, 2),
                    seconds=round(time.time()-t0, 2), data=str(data))
     save_json(out/'metrics.json', metrics)
