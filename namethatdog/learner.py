@@ -98,10 +98,11 @@ def load_body_weights(learn:Learner, # A learner from `vision_learner`
         sd = {k:v for k,v in sd.items() if k.split('.')[0] != head}
         check_weights(body.model, sd, where)
         return body.model.load_state_dict(sd, strict=False)
-    children = [n for n,_ in arch(weights=None).named_children()]
+    net = arch(weights=None)  # the whole torchvision network, for its key names
+    children = [n for n,_ in net.named_children()]
     pos = {n:str(i) for i,n in enumerate(children[:len(body)])}
     sd = {k:v for k,v in sd.items() if k.split('.')[0] in pos or k.split('.')[0] not in children}
-    check_weights({k:v for k,v in arch(weights=None).state_dict().items() if k.split('.')[0] in pos}, sd, where)
+    check_weights({k:v for k,v in net.state_dict().items() if k.split('.')[0] in pos}, sd, where)
     return body.load_state_dict({pos[k.split('.',1)[0]]+'.'+k.split('.',1)[1]: v for k,v in sd.items()}, strict=False)
 
 # %% ../nbs/07_learner.ipynb #5bc41f26
