@@ -213,9 +213,10 @@ def default_lr(pretrained:bool)->float:
     "Learning rate used when none is given: fastai's `fine_tune` default when pretrained, 1e-2 from scratch"
     return 2e-3 if pretrained else 1e-2
 
-# %% ../nbs/07_learner.ipynb #0d25a0b2
+# %% ../nbs/07_learner.ipynb #089d46a5
 RECIPES = ('fine_tune', 'discriminative')
 
+# %% ../nbs/07_learner.ipynb #0d25a0b2
 def breed_phases(epochs:int, # Epochs (after the frozen ones)
                  lr:float, # Base learning rate
                  freeze_epochs:int=0, # Epochs with the body frozen
