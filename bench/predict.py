@@ -15,7 +15,8 @@ import torch
 from common import photos, scratch
 from namethatdog.data import pets_dls
 from namethatdog.learner import breed_learner
-from namethatdog.export import save_model_dir, BreedModel
+from namethatdog.modelfile import save_model_dir, BreedModel
+import namethatdog.predict  # adds BreedModel.predict
 
 def rate(n, f):
     "Images per second of `f()` over `n` images"

@@ -12,6 +12,9 @@ each); `all37` is all 619 photos of 37 breeds (34 of them with only 5 photos: a 
 - fine_tune: the same `fine_tune(3)` with the body's BatchNorm statistics kept (`BodyBnFreeze`, namethatdog's default)
 - frozen: the head only, `fit_one_cycle(3, 3e-3)` with the body frozen and its BatchNorm kept
 - discriminative: the book's recipe: `fit_one_cycle(3, 3e-3)` frozen, `unfreeze`, `fit_one_cycle(2, slice(1e-6, 1e-4))`
+- train_default: `namethatdog train` with its defaults at 224 px (`train_pets`: 3 epochs of the head with the body
+  frozen, fastai's `fine_tune` frozen phase at 2e-3, no lr_find), timed as the run reports it (data, training,
+  interpretation and saving; not starting Python). Not in the default run: `--methods train_default`
 - lr_valley, lr_slide, lr_minimum, lr_steep: `lr_find` (20 mini-batches) on the frozen pretrained learner, then
   `frozen` at that suggestion instead of 3e-3 (not in the default run: `--methods lr_valley,lr_slide,...`)
 
@@ -27,6 +30,7 @@ from common import photos, scratch, SHARED
 from namethatdog.data import pets_dls, hash_splitter, pet_label, label_files
 from namethatdog.learner import breed_learner, fit_breeds, find_lr, read_weights, check_weights
 from namethatdog.features import embeddings
+from namethatdog.runs import train_pets
 
 WEIGHTS = SHARED.parent.parent.parent/'weights'/'efficientnet_lite0'/'tf_efficientnet_lite0.in1k.timm.pth'
 ARCH, SIZE = 'tf_efficientnet_lite0', 128
@@ -74,6 +78,13 @@ def learner_run(files, method, seed):
     return dict(seconds=secs, error_rate=float((p.argmax(1) != t).float().mean()), top5_error=top5(p, t), n_valid=len(t),
                 **(dict(lr=float(lr)) if method.startswith('lr_') else {}))
 
+def train_default(breeds, seed):
+    "`namethatdog train DATA --arch tf_efficientnet_lite0 --weights W --breeds ... --seed seed`: its own metrics"
+    out = scratch()/f'train_default_{seed}'
+    m = train_pets(SHARED, out, arch=ARCH, weights=WEIGHTS, breeds=breeds, seed=seed, log=lambda s: None)
+    return dict(seconds=m['seconds'], error_rate=m['error_rate'], top5_error=0. if len(m['vocab']) <= 5 else float('nan'),
+                n_valid=m['n_valid'], size=224)
+
 def summary(runs):
     "Mean and standard deviation over seeds of each figure"
     out = {}
@@ -90,9 +101,11 @@ def main(sets='big3,all37', methods=','.join(METHODS), seeds='42,1,2'):
         files,src = photos(scratch(), breeds=SETS[s])
         res[s] = dict(n_photos=len(files), n_breeds=len(set(label_files(files))), photos=src, methods={})
         for m in methods.split(','):
-            runs = [probe(files, int(sd)) if m == 'probe' else learner_run(files, m, int(sd)) for sd in seeds.split(',')]
+            run = dict(probe=lambda sd: probe(files, sd), train_default=lambda sd: train_default(SETS[s], sd)).get(m, lambda sd: learner_run(files, m, sd))
+            runs = [run(int(sd)) for sd in seeds.split(',')]
             r = res[s]['methods'][m] = dict(summary(runs), n_valid=runs[0]['n_valid'])
             if 'lr' in runs[0]: r['lrs'] = [o['lr'] for o in runs]
+            if 'size' in runs[0]: r['size'] = runs[0]['size']
             print(f"{s:6s} {m:15s} error {r['error_rate']:.3f} ± {r['error_rate_std']:.3f} {r['error_rate_runs']}  "
                   f"top-5 {r['top5_error']:.3f}  {r['seconds']:6.1f} ± {r['seconds_std']:.1f} s", flush=True)
     print(json.dumps(dict(arch=ARCH, weights=WEIGHTS.name, size=SIZE, seeds=seeds, threads=torch.get_num_threads(), sets=res)))

@@ -67,7 +67,7 @@ def test_interpret(demo_run, tmp_path):
 
 def test_train_from_scratch(toy, tmp_path):
     r = cli('train', toy, '--no-pretrained', '--arch', 'resnet18', '--epochs', '1', '--size', '64', '--presize', '96',
-            '--bs', '16', '--workers', '0', '--out', tmp_path/'t')
+            '--bs', '16', '--num-workers', '0', '--lr-find-its', '10', '--out', tmp_path/'t')
     assert r.returncode == 0, r.stderr[-3000:]
     m = json.loads((tmp_path/'t'/'metrics.json').read_text())
     assert m['pretrained'] is False and m['epochs'] == 1 and m['lr'] == 1e-2
@@ -85,3 +85,28 @@ def test_train_clear_errors(tmp_path):
 def test_predict_not_a_model(tmp_path):
     r = cli('predict', tmp_path, tmp_path)
     assert r.returncode != 0 and 'not a model directory' in r.stderr and 'Traceback' not in r.stderr
+
+def test_help_answers_without_loading_fastai():
+    "`namethatdog --help` and every `VERB --help` read only the light modules: no fastai, no torch"
+    import subprocess, sys
+    from conftest import BIN
+    code = ("import sys\nfrom namethatdog.cli import main, VERBS\nfor argv in [['namethatdog', '--help']] + [['namethatdog', v, '--help'] for v in VERBS]:\n"
+            "    sys.argv = list(argv)\n    try: main()\n    except SystemExit as e: assert e.code in (0, None), argv\n"
+            "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('fastai', 'torch', 'timm', 'torchvision'))\nassert not heavy, heavy[:5]")
+    r = subprocess.run([str(BIN/'python'), '-c', code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert '--num-workers' in r.stdout and '--threads' in r.stdout
+
+def test_train_picks_a_batch_size_that_fits(tmp_path):
+    "40 photos hold 32 training images, fewer than the default batch of 64: train says so, and trains"
+    from namethatdog.data import toy_pets
+    d = toy_pets(tmp_path/'few', n=7)  # 6 breeds
+    for f in sorted(d.iterdir())[40:]: f.unlink()
+    args = ('train', d, '--no-pretrained', '--arch', 'resnet18', '--epochs', '1', '--size', '32', '--presize', '48', '--num-workers', '0')
+    r = cli(*args, '--out', tmp_path/'o')
+    assert r.returncode == 0, r.stderr[-3000:]
+    m = json.loads((tmp_path/'o'/'metrics.json').read_text())
+    assert m['bs'] == 16 and f"batch size 16: {m['n_train']} training images are fewer than one batch of 64" in r.stdout
+    assert not (tmp_path/'o'/'lr_find.png').exists()  # lr_find runs only when asked for
+    r = cli(*args, '--bs', '64', '--out', tmp_path/'o2')  # the user's own batch size is kept, and cannot work
+    assert r.returncode != 0 and 'fewer than one batch of 64' in r.stderr and 'Traceback' not in r.stderr

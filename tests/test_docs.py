@@ -102,8 +102,8 @@ def test_plots_are_images(site):
 def test_search_index(site):
     idx = json.loads((site/'search'/'search_index.json').read_text())
     locs = {d['location'].split('#')[0] for d in idx['docs']}
-    assert {'index.html', 'export.html', 'cli.html', 'chapter5.html'} <= locs
-    assert any(d['location'] == 'export.html#breedmodel.load' for d in idx['docs'])
+    assert {'index.html', 'modelfile.html', 'predict.html', 'runs.html', 'settings.html', 'cli.html', 'chapter5.html'} <= locs
+    assert any(d['location'] == 'modelfile.html#breedmodel.load' for d in idx['docs'])
 
 # ---- in a real browser
 
@@ -144,7 +144,7 @@ def test_home_renders(browser_page, site):
     assert page.locator('h1').first.inner_text().rstrip('¶').strip() == 'namethatdog'
     assert page.locator('h2', has_text='Quick start').is_visible()
     nav = page.locator('nav.md-nav--primary').inner_text()
-    for t in ('Chapter 5 with namethatdog', 'export', 'cli', 'Performance'): assert t in nav, t
+    for t in ('Chapter 5 with namethatdog', 'modelfile', 'predict', 'runs', 'cli', 'Performance'): assert t in nav, t
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS/'docs-home.png'))
     assert (ARTIFACTS/'docs-home.png').stat().st_size > 10_000

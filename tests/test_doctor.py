@@ -8,7 +8,8 @@ from conftest import cli
 from namethatdog.images import read_image, check_image, image_files, PetImage, BACKGROUND
 from namethatdog.data import TOY_BREEDS, toy_pets, pets_dls, hash_splitter, pet_label, all_valid
 from namethatdog.doctor import scan, usable_files, DataProblemsError
-from namethatdog.export import BreedModel
+from namethatdog.modelfile import BreedModel
+import namethatdog.predict  # adds BreedModel.test_dl and predict
 
 def photo(path, size=(64, 48), color=(120, 80, 40), mode='RGB', **kw):
     "Save a small noisy photo at `path` (deterministic for a given name) and return the path"
@@ -195,7 +196,7 @@ def test_symlink_loops_and_broken_links(pets):
 # --- end to end -------------------------------------------------------------------------------------
 
 TRAIN_FAST = ('--no-pretrained', '--arch', 'resnet18', '--epochs', '1', '--size', '32', '--presize', '48', '--bs', '8',
-              '--workers', '0', '--lr-find-its', '5')
+              '--num-workers', '0', '--lr-find-its', '5')
 
 def test_non_ascii_and_spaces_end_to_end(tmp_path):
     d = tmp_path/'fotos mías'; d.mkdir()

@@ -6,7 +6,8 @@ from urllib.error import URLError
 import pytest, torch
 from namethatdog.data import pets_dls, hash_splitter, label_files, LabelError, pets_images, DatasetUnavailableError
 from namethatdog.learner import breed_learner, fit_breeds, WeightsUnavailableError
-from namethatdog.export import save_model_dir, BreedModel, ModelFileError
+from namethatdog.modelfile import save_model_dir, BreedModel, ModelFileError
+import namethatdog.predict  # adds BreedModel.predict
 
 def _offline(*a, **k): raise URLError('[Errno -2] Name or service not known')
 
@@ -87,7 +88,7 @@ WRITE_WITH_A_FILE_SIZE_LIMIT = '''
 import resource, signal, sys
 from namethatdog.data import pets_dls
 from namethatdog.learner import breed_learner
-from namethatdog.export import save_model_dir
+from namethatdog.modelfile import save_model_dir
 learn = breed_learner(pets_dls(sys.argv[1], bs=16, presize=96, size=64, num_workers=0), 'resnet18', pretrained=False)
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit then fails with EFBIG instead of killing us
 resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, resource.RLIM_INFINITY))
@@ -105,7 +106,7 @@ def test_a_write_that_fails_part_way_leaves_the_previous_model(small_learner, to
     assert BreedModel.load(d).predict(files) == before
 
 def test_fastai_export_is_only_unpickled_behind_the_opt_in(tmp_path):
-    from namethatdog.export import unsafe_import_fastai_export
+    from namethatdog.modelfile import unsafe_import_fastai_export
     marker = tmp_path/'pwned'
     class Evil:
         def __reduce__(self): return (os.system, (f'touch {marker}',))

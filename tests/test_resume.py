@@ -7,7 +7,7 @@ from conftest import BIN, cli
 def train_args(data, out):
     "Two phases (one frozen epoch, two unfrozen), tiny images: three checkpoints"
     return ('train', data, '--no-pretrained', '--arch', 'resnet18', '--freeze-epochs', '1', '--epochs', '2', '--size', '32',
-            '--presize', '48', '--bs', '8', '--workers', '0', '--lr-find-its', '8', '--seed', '3', '--out', out)
+            '--presize', '48', '--bs', '8', '--num-workers', '0', '--lr-find-its', '8', '--seed', '3', '--out', out)
 
 def test_sigkill_after_the_second_checkpoint_resumes_to_the_same_result(toy, tmp_path):
     r = cli(*train_args(toy, tmp_path/'whole'))

@@ -45,13 +45,14 @@ def test_safetensors_weights_train_and_record_their_source(toy, tmp_path):
 def test_fine_tune_real_photos_reaches_the_goal(tmp_path):
     "The done-when run: three big breeds, tf_efficientnet_lite0 from the shared weights; predict and interpret agree"
     out = tmp_path/'o'
-    r = cli('train', SHARED, '--breeds', *BIG3, '--arch', 'tf_efficientnet_lite0', '--weights', WEIGHTS, '--size', '128',
-            '--recipe', 'discriminative', '--freeze-epochs', '3', '--epochs', '0', '--lr', '3e-3', '--out', out)
+    r = cli('train', SHARED, '--breeds', *BIG3, '--arch', 'tf_efficientnet_lite0', '--weights', WEIGHTS, '--out', out)
     assert r.returncode == 0, r.stderr[-3000:]
     m = json.loads((out/'metrics.json').read_text())
-    # bench/transfer.py measures this recipe over three seeds (0.020 +- 0.007, the goal is 0.03); one run on 84
-    # validation photos moves by 0.012 a photo, the goal is checked in the bench, not here
-    assert m['error_rate'] <= 0.08, m['error_rate']  # learned (chance is 0.67); one CI run gave 0.060, so the 0.03 goal is not reliable through the CLI yet
+    assert (m['freeze_epochs'], m['epochs'], m['lr'], m['lr_find']) == (3, 0, 2e-3, None)  # the defaults when pretrained
+    # bench/transfer.py --methods train_default measures this command over three seeds against the 0.03 goal; one run
+    # on 84 validation photos moves by 0.012 a photo, and float rounding differs between machines, so one run is
+    # held to 0.05 here (chance is 0.67)
+    assert m['error_rate'] <= 0.05, m['error_rate']
     meta = json.loads((out/'model'/'model.json').read_text())
     assert meta['normalize'] == dict(mean=[0.5]*3, std=[0.5]*3) and meta['pretrained_from']['file'] == WEIGHTS.name
     r = cli('interpret', out/'model', SHARED, '--out', tmp_path/'i')

@@ -26,7 +26,7 @@ def proc_nbs():
     return root/'_proc'
 
 def pandoc_slug(value, separator='-'):
-    "Heading ids as Pandoc (Quarto) makes them, so nbdev's doclinks (`export.html#breedmodel.load`) find their target"
+    "Heading ids as Pandoc (Quarto) makes them, so nbdev's doclinks (`modelfile.html#breedmodel.load`) find their target"
     s = re.sub(r'[^\w\s.-]', '', value.strip().lower())
     return re.sub(r'\s+', separator, s).lstrip('0123456789.-')
 
