@@ -145,6 +145,13 @@ class FusedAdamW(OptimWrapper):
         for pair,v_ in zip(self.pairs, v):
             for pg in pair[:1] if k == 'wd' else pair: set_item_pg(pg, self.bwd_map[k], v_)
 
+    def step(self, closure=None):
+        "torch's step, after giving each state tensor its parameter's memory format (see below)"
+        for p,st in self.opt.state.items():
+            for k,v in st.items():
+                if torch.is_tensor(v) and v.shape==p.shape and v.stride()!=p.stride(): st[k] = torch.empty_like(p, dtype=v.dtype).copy_(v)
+        return self.opt.step(closure)
+
 # %% ../nbs/08_learner.ipynb #8b1ed72d
 class BodyBnFreeze(Callback):
     "Keep every BatchNorm layer in the body (`model[0]`) in eval mode, frozen or not: fastai's `BnFreeze` stops at `unfreeze`"

@@ -12,6 +12,7 @@ import numpy as np, torch
 from PIL import Image
 from .images import PetImage, ImageError, read_image_tensor, crop_box
 from fastai.vision.all import *
+from .data import all_valid
 from .modelfile import BreedModel
 from .settings import BS, PROGRESS_MIN
 
