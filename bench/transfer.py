@@ -12,9 +12,10 @@ each); `all37` is all 619 photos of 37 breeds (34 of them with only 5 photos: a 
 - fine_tune: the same `fine_tune(3)` with the body's BatchNorm statistics kept (`BodyBnFreeze`, namethatdog's default)
 - frozen: the head only, `fit_one_cycle(3, 3e-3)` with the body frozen and its BatchNorm kept
 - discriminative: the book's recipe: `fit_one_cycle(3, 3e-3)` frozen, `unfreeze`, `fit_one_cycle(2, slice(1e-6, 1e-4))`
-- train_default: `namethatdog train` with its defaults at 224 px (`train_pets`: 3 epochs of the head with the body
-  frozen, fastai's `fine_tune` frozen phase at 2e-3, no lr_find), timed as the run reports it (data, training,
-  interpretation and saving; not starting Python). Not in the default run: `--methods train_default`
+- train_default: `namethatdog train` with nothing but `--weights`, so its pretrained defaults (`train_pets`: the
+  book's recipe, `fit_one_cycle(3, 3e-3)` on the head with the body frozen, no unfrozen epochs, 128 px, no lr_find),
+  timed as the run reports it (data, training, interpretation and saving; not starting Python). Not in the default
+  run: `--methods train_default`
 - lr_valley, lr_slide, lr_minimum, lr_steep: `lr_find` (20 mini-batches) on the frozen pretrained learner, then
   `frozen` at that suggestion instead of 3e-3 (not in the default run: `--methods lr_valley,lr_slide,...`)
 
@@ -83,7 +84,7 @@ def train_default(breeds, seed):
     out = scratch()/f'train_default_{seed}'
     m = train_pets(SHARED, out, arch=ARCH, weights=WEIGHTS, breeds=breeds, seed=seed, log=lambda s: None)
     return dict(seconds=m['seconds'], error_rate=m['error_rate'], top5_error=0. if len(m['vocab']) <= 5 else float('nan'),
-                n_valid=m['n_valid'], size=224)
+                n_valid=m['n_valid'], size=m['size'])
 
 def summary(runs):
     "Mean and standard deviation over seeds of each figure"

@@ -19,7 +19,8 @@ from .settings import RECIPES
 # %% auto #0
 __all__ = ['resolve_arch', 'weights_file', 'WeightsUnavailableError', 'WeightsFileError', 'read_weights', 'check_weights',
            'load_body_weights', 'auto_precision', 'set_precision', 'FusedAdamW', 'BodyBnFreeze', 'breed_learner',
-           'find_lr', 'default_lr', 'breed_phases', 'default_epochs', 'fit_breeds', 'fit_discriminative']
+           'find_lr', 'default_lr', 'breed_phases', 'default_epochs', 'default_size', 'fit_breeds',
+           'fit_discriminative']
 
 # %% ../nbs/08_learner.ipynb #29033e35
 def resolve_arch(arch):
@@ -219,9 +220,9 @@ def find_lr(learn:Learner, # The learner; its weights are restored afterwards
     return sugg
 
 # %% ../nbs/08_learner.ipynb #8d1a120e
-def default_lr(pretrained:bool)->float:
-    "Learning rate used when none is given: fastai's `fine_tune` default when pretrained, 1e-2 from scratch"
-    return 2e-3 if pretrained else 1e-2
+def default_lr(pretrained:bool, recipe:str='fine_tune')->float:
+    "Learning rate used when none is given: from scratch 1e-2; pretrained, the book's 3e-3 for `discriminative`, else fastai's `fine_tune` 2e-3"
+    return (3e-3 if recipe=='discriminative' else 2e-3) if pretrained else 1e-2
 
 # %% ../nbs/08_learner.ipynb #0d25a0b2
 def breed_phases(epochs:int, # Epochs (after the frozen ones)
@@ -241,10 +242,14 @@ def default_epochs(pretrained:bool)->tuple:
     "(freeze_epochs, epochs) used when none are given: 3 head epochs with the body frozen if pretrained, else 4 on the whole network"
     return (3, 0) if pretrained else (0, 4)
 
+def default_size(pretrained:bool)->int:
+    "Image size used when none is given: 128 px if pretrained, else the book's 224"
+    return 128 if pretrained else 224
+
 # %% ../nbs/08_learner.ipynb #17c1f936
 def fit_breeds(learn:Learner,
                epochs:int=None, # Epochs after the frozen ones; `default_epochs` if None
-               lr:float=None, # Base learning rate; `default_lr` if None
+               lr:float=None, # Base learning rate; `default_lr` for `recipe` if None
                freeze_epochs:int=None, # Epochs with the body frozen; `default_epochs` if None
                checkpoints=None, # Folder for a checkpoint after every epoch; None for none
                resume:bool=False, # Continue from the newest checkpoint in `checkpoints`
@@ -252,7 +257,7 @@ def fit_breeds(learn:Learner,
                recipe:str='fine_tune', # 'fine_tune' or 'discriminative' (see `breed_phases`)
               )->Learner:
     "Train `learn`: `recipe`'s frozen and unfrozen phases when `freeze_epochs`, else one-cycle on the whole network"
-    lr = ifnone(lr, default_lr(learn.pretrained))
+    lr = ifnone(lr, default_lr(learn.pretrained, recipe))
     fe,ep = default_epochs(learn.pretrained)
     phases = breed_phases(ifnone(epochs, ep), lr, ifnone(freeze_epochs, fe), recipe)
     start,skip = (0,0),False

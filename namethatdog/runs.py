@@ -30,9 +30,9 @@ def _names_suggestion(lr)->bool:
     try: float(lr); return False
     except ValueError: return True
 
-def _pick_lr(lr, sugg, pretrained:bool)->float:
-    "A number from `lr`: itself, a suggestion's name (from `sugg`, the `lr_find` result), or the default"
-    if lr is None: return default_lr(pretrained)
+def _pick_lr(lr, sugg, pretrained:bool, recipe:str='fine_tune')->float:
+    "A number from `lr`: itself, a suggestion's name (from `sugg`, the `lr_find` result), or the default for `recipe`"
+    if lr is None: return default_lr(pretrained, recipe)
     if _names_suggestion(lr):
         if sugg is None: raise ValueError(f"lr {lr!r} is an lr_find suggestion, but lr_find did not run (lr_find_its=0)")
         if lr not in sugg._fields: raise ValueError(f"lr must be a number or one of {sugg._fields}, not {lr!r}")
@@ -87,8 +87,8 @@ def train_pets(data, # Folder of pets-named images, or 'pets' for the real Oxfor
         log(f"resuming {out} from its newest checkpoint" if resume else f"{out}: no complete checkpoint yet, starting its run again")
     given,data = str(data),pets_images() if str(data)=='pets' else Path(data)
     files = usable_files(data, s.pat, s.breeds, skip_bad=s.skip_bad, log=log)
-    fast = not s.book_pipeline
-    mk = lambda b: pets_dls(files, bs=b, seed=s.seed, num_workers=s.num_workers, pat=s.pat, presize=s.presize, size=s.size, min_scale=s.min_scale,
+    fast,size = not s.book_pipeline,ifnone(s.size, default_size(s.pretrained))
+    mk = lambda b: pets_dls(files, bs=b, seed=s.seed, num_workers=s.num_workers, pat=s.pat, presize=s.presize, size=size, min_scale=s.min_scale,
                             valid_pct=s.valid_pct, breeds=s.breeds, cache=fast, cache_dir=cache_dir, fast_aug=fast)
     dls = mk(ifnone(s.bs, BS))
     if s.bs is None and (b := auto_bs(len(dls.train_ds))) != BS:
@@ -102,7 +102,7 @@ def train_pets(data, # Folder of pets-named images, or 'pets' for the real Oxfor
     else:
         lr_find_its = ifnone(s.lr_find_its, default_lr_find_its(len(dls.train)) if _names_suggestion(s.lr) else 0)
         sugg = find_lr(learn, out/'lr_find.png', num_it=lr_find_its) if lr_find_its else None
-        lr,sugg = _pick_lr(s.lr, sugg, pretrained),sugg and sugg._asdict()
+        lr,sugg = _pick_lr(s.lr, sugg, pretrained, s.recipe),sugg and sugg._asdict()
         _start_run(ck, {'data': given, **s.to_dict(), 'lr_value': lr, 'lr_find': sugg, 'lr_find_its_value': lr_find_its})
     t1 = time.time()
     freeze_epochs,epochs = (ifnone(o, dflt) for o,dflt in zip((s.freeze_epochs, s.epochs), default_epochs(pretrained)))
@@ -113,7 +113,7 @@ def train_pets(data, # Folder of pets-named images, or 'pets' for the real Oxfor
     save_model_dir(learn, out/'model', pat=s.pat, seed=s.seed, valid_pct=s.valid_pct, breeds=s.breeds and sorted(s.breeds))
     metrics = dict(**res, accuracy=1-res['error_rate'], n_train=len(dls.train_ds), vocab=list(dls.vocab),
                    arch=s.arch, pretrained=pretrained, pretrained_from=learn.weights_from, recipe=s.recipe, freeze_epochs=freeze_epochs,
-                   epochs=epochs, bs=dls.train.bs, lr=lr, precision=learn.precision, lr_find=sugg, lr_find_its=lr_find_its,
+                   epochs=epochs, size=size, bs=dls.train.bs, lr=lr, precision=learn.precision, lr_find=sugg, lr_find_its=lr_find_its,
                    resumed=resume, fast_data=fast, train_seconds=round(train_s, 2), seconds=round(time.time()-t0, 2), data=str(data))
     save_json(out/'metrics.json', metrics)
     return metrics

@@ -40,9 +40,9 @@ class TrainSettings:
         weights:Path=None, # Local ImageNet weights for the architecture (.safetensors, or a .pth state dict; never a pickle of code)
         epochs:int=None, # Epochs after the frozen ones (default: 0 if pretrained, else 4)
         freeze_epochs:int=None, # Epochs with the body frozen (default: 3 if pretrained, else 0)
-        recipe:str='fine_tune', # fine_tune (fastai's phases) or discriminative (the book's: one-cycle frozen, then slice(lr/3000, lr/30))
-        lr:str=None, # Learning rate, or valley/slide/minimum/steep for that lr_find suggestion (default: 2e-3 if pretrained, else 1e-2)
-        size:int=224, # Final image size
+        recipe:str='discriminative', # discriminative (the book's: one-cycle frozen, then slice(lr/3000, lr/30)) or fine_tune (fastai's phases)
+        lr:str=None, # Learning rate, or valley/slide/minimum/steep for that lr_find suggestion (default: 3e-3 if pretrained, 2e-3 for fine_tune, else 1e-2)
+        size:int=None, # Final image size (default: 128 if pretrained, else 224)
         presize:int=None, # Item-level resize before augmentation (default: 460 for size 224, in proportion otherwise)
         min_scale:float=0.75, # Smallest share of the presized image a random training crop keeps
         bs:int=None, # Batch size (default: 64, or less when the training images do not fill one batch)
@@ -68,7 +68,7 @@ class TrainSettings:
     @classmethod
     def from_dict(cls, d:dict):
         "Settings from a `to_dict` (or a `run.json` of an earlier version), ignoring keys that are not settings"
-        d = {'book_pipeline': not d.get('fast_data', False), **d}  # runs recorded before `book_pipeline` named it
+        d = {'book_pipeline': not d.get('fast_data', False), 'recipe': 'fine_tune', 'size': 224, **d}  # the defaults of earlier versions
         return cls(**{k: d[k] for k in signature(cls).parameters if k in d})
 
     def __eq__(self, other): return isinstance(other, TrainSettings) and vars(self)==vars(other)
