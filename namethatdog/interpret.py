@@ -112,14 +112,16 @@ def top_losses(self:BreedInterpretation, k:int=None)->pd.DataFrame:
 
 # %% ../nbs/09_interpret.ipynb #b065da9f
 @patch
-def plot_top_losses(self:BreedInterpretation, k:int=9, ncols:int=3):
+def plot_top_losses(self:BreedInterpretation, k:int=9, ncols:int=3,
+                    image=None, # Function from a row of `top_losses` to the picture shown; None: the file as `read_image` reads it
+                   ):
     "Show the `k` items with the highest loss with their file names; returns the figure"
     df = self.top_losses(k)
     nrows = max(1, -(-len(df)//ncols))
     fig,axs = plt.subplots(nrows, ncols, figsize=(ncols*3, nrows*3.3), squeeze=False)
     for ax in axs.flat: ax.axis('off')
     for ax,r in zip(axs.flat, df.itertuples()):
-        ax.imshow(read_image(r.path))
+        ax.imshow(read_image(r.path) if image is None else image(r))
         ax.set_title(f'{r.predicted}/{r.actual}\n{r.loss:.2f} / {r.probability:.2f}\n{Path(r.path).name}', fontsize=9)
     fig.suptitle('Prediction/Actual\nLoss / Probability')
     fig.tight_layout()

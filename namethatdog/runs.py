@@ -17,7 +17,8 @@ from .checkpoint import latest_checkpoint
 from .interpret import BreedInterpretation
 from .modelfile import BreedModel, save_model_dir
 import namethatdog.predict  # adds `BreedModel.predict`
-from .files import save_json
+import namethatdog.cam  # adds `BreedInterpretation.plot_top_losses_cam`
+from .files import save_json, save_fig
 from .settings import BS, TrainSettings
 
 # %% auto #0
@@ -127,6 +128,7 @@ def interpret_model(model_dir, # A model directory
                     bs:int=BS, # Batch size
                     skip_bad:bool=False, # Leave out files the data doctor rejects, instead of stopping
                     log=print, # Where notes (e.g. skipped files) go
+                    cam:bool=False, # Also write top_losses_cam.png: the top losses with the Grad-CAM heatmaps of their predictions
                    )->dict:
     "Interpret the model in `model_dir` on the images in `data`; write plots and CSVs into `out`"
     bm = BreedModel.load(model_dir)
@@ -138,7 +140,9 @@ def interpret_model(model_dir, # A model directory
     dls = pets_dls(files, bs=bs, seed=m['seed'], num_workers=0, pat=m['pat'], presize=m['presize'], size=m['size'],
                    min_scale=m['min_scale'], valid_pct=m['valid_pct'], vocab=bm.vocab, breeds=m.get('breeds'),
                    splitter=all_valid if split=='all' else None)
-    res = BreedInterpretation.from_learner(bm.learner(dls)).save(out, k=top_losses)
+    interp = BreedInterpretation.from_learner(bm.learner(dls))
+    res = interp.save(out, k=top_losses)
+    if cam: save_fig(interp.plot_top_losses_cam(bm, top_losses), Path(out)/'top_losses_cam.png')
     save_json(Path(out)/'metrics.json', res)
     return res
 

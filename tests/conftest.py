@@ -5,6 +5,9 @@ import pytest
 warnings.filterwarnings('ignore', category=FutureWarning)
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent/'shared'/'data'/'oxford-pets-sample'/'images'
+WEIGHTS = ROOT.parent/'shared'/'weights'/'efficientnet_lite0'/'tf_efficientnet_lite0.in1k.timm.pth'
+BIG3 = ('Abyssinian', 'Bengal', 'american_bulldog')
+HAVE_SHARED = SHARED.is_dir() and WEIGHTS.exists()
 BIN = Path(sys.executable).parent
 
 def cli(*args, timeout=600, **kw):
@@ -35,3 +38,24 @@ def demo_run(tmp_path_factory):
     t = time.time()
     p = cli('demo', '--out', out)
     return out, p, time.time()-t
+
+@pytest.fixture(scope='session')
+def big3_run(tmp_path_factory):
+    "Issue 12's done-when run, once: `namethatdog train` on three big breeds from the shared weights: (out dir, process)"
+    if not HAVE_SHARED: pytest.skip('../shared photos or weights not present')
+    out = tmp_path_factory.mktemp('big3')/'o'
+    return out, cli('train', SHARED, '--breeds', *BIG3, '--arch', 'tf_efficientnet_lite0', '--weights', WEIGHTS, '--out', out)
+
+@pytest.fixture(scope='session')
+def big3_model(big3_run):
+    "The model directory of `big3_run`: tf_efficientnet_lite0 fine-tuned on Abyssinian, Bengal and american_bulldog"
+    out,r = big3_run
+    assert r.returncode == 0, r.stderr[-3000:]
+    return out/'model'
+
+@pytest.fixture(scope='session')
+def toy_model(small_learner, tmp_path_factory):
+    "`small_learner` saved as a model directory"
+    from namethatdog.modelfile import save_model_dir
+    from namethatdog.settings import PETS_PAT
+    return save_model_dir(small_learner, tmp_path_factory.mktemp('toy_model')/'model', pat=PETS_PAT)

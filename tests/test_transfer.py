@@ -2,10 +2,7 @@
 chapter-5 method on the real photos of ../shared with the official EfficientNet-Lite0 weights (skipped without them)"""
 import json, os
 import pytest, torch
-from conftest import ROOT, SHARED, cli
-
-WEIGHTS = ROOT.parent/'shared'/'weights'/'efficientnet_lite0'/'tf_efficientnet_lite0.in1k.timm.pth'
-BIG3 = ('Abyssinian', 'Bengal', 'american_bulldog')
+from conftest import ROOT, SHARED, WEIGHTS, BIG3, HAVE_SHARED, cli
 
 class Planted:
     "A pickle that, when loaded with full unpickling, creates a file"
@@ -41,11 +38,10 @@ def test_safetensors_weights_train_and_record_their_source(toy, tmp_path):
     assert meta['pretrained'] and meta['pretrained_from']['file'] == 'r18.safetensors' and len(meta['pretrained_from']['sha256']) == 64
     assert meta['normalize']['mean'] == pytest.approx([0.485, 0.456, 0.406])
 
-@pytest.mark.skipif(not (SHARED.is_dir() and WEIGHTS.exists()), reason='../shared photos or weights not present')
-def test_fine_tune_real_photos_reaches_the_goal(tmp_path):
+@pytest.mark.skipif(not HAVE_SHARED, reason='../shared photos or weights not present')
+def test_fine_tune_real_photos_reaches_the_goal(big3_run, tmp_path):
     "The done-when run: three big breeds, tf_efficientnet_lite0 from the shared weights; predict and interpret agree"
-    out = tmp_path/'o'
-    r = cli('train', SHARED, '--breeds', *BIG3, '--arch', 'tf_efficientnet_lite0', '--weights', WEIGHTS, '--out', out)
+    out,r = big3_run
     assert r.returncode == 0, r.stderr[-3000:]
     m = json.loads((out/'metrics.json').read_text())
     assert (m['recipe'], m['freeze_epochs'], m['epochs'], m['lr'], m['size'], m['lr_find']) == ('discriminative', 3, 0, 3e-3, 128, None)  # the defaults when pretrained
@@ -55,8 +51,9 @@ def test_fine_tune_real_photos_reaches_the_goal(tmp_path):
     assert m['error_rate'] <= 0.05, m['error_rate']
     meta = json.loads((out/'model'/'model.json').read_text())
     assert meta['normalize'] == dict(mean=[0.5]*3, std=[0.5]*3) and meta['pretrained_from']['file'] == WEIGHTS.name
-    r = cli('interpret', out/'model', SHARED, '--out', tmp_path/'i')
+    r = cli('interpret', out/'model', SHARED, '--out', tmp_path/'i', '--cam')
     assert r.returncode == 0, r.stderr[-3000:]
+    assert 'top_losses_cam.png' in r.stdout and (tmp_path/'i'/'top_losses_cam.png').stat().st_size > 50_000
     mi = json.loads((tmp_path/'i'/'metrics.json').read_text())
     assert (mi['n_valid'], mi['error_rate']) == (m['n_valid'], m['error_rate'])
     assert abs(mi['valid_loss'] - m['valid_loss']) < 1e-4
