@@ -8,7 +8,7 @@ Docs: https://namethatdog.github.io/namethatdog/augment.html.md"""
 from __future__ import annotations
 import torch
 import torch.nn.functional as F
-import namethatdog.images  # fastai comes through it, without the deprecation warning fastai 2.8 raises on import
+import namethatdog.presize  # fastai comes through it, without the deprecation warning fastai 2.8 raises on import
 from fastai.vision.all import (TensorImage, RandTransform, AffineCoordTfm, RandomResizedCropGPU, aug_transforms,
                                compose_tfms)
 

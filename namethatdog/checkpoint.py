@@ -10,7 +10,7 @@ import hashlib, json, random, re
 from pathlib import Path
 import numpy as np, torch
 from safetensors.torch import load as st_load, save as st_save
-import namethatdog.images  # fastai comes through it, without the deprecation warning fastai 2.8 raises on import
+import namethatdog.presize  # fastai comes through it, without the deprecation warning fastai 2.8 raises on import
 from fastai.vision.all import *
 from .files import atomic_write_bytes, save_json
 

@@ -11,15 +11,15 @@ from collections import defaultdict
 from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
-from .images import PetImage, image_files
+from .images import image_files, read_image
 from .presize import PresizeCache, PresizedCrop, FromCache
 from .augment import fast_aug_transforms
 from .settings import BS, PETS_PAT, SEED, VALID_PCT
 from fastai.vision.all import *
 
 # %% auto #0
-__all__ = ['TOY_BREEDS', 'LabelError', 'pet_label', 'is_cat', 'label_files', 'hash_splitter', 'all_valid', 'default_presize',
-           'pets_block', 'draw_toy_pet', 'toy_pets', 'pet_files', 'select_breeds', 'pets_dls',
+__all__ = ['TOY_BREEDS', 'LabelError', 'pet_label', 'is_cat', 'label_files', 'hash_splitter', 'all_valid', 'PetImage',
+           'default_presize', 'pets_block', 'draw_toy_pet', 'toy_pets', 'pet_files', 'select_breeds', 'pets_dls',
            'DatasetUnavailableError', 'fastai_dataset', 'pets_images']
 
 # %% ../nbs/05_data.ipynb #2fbe1825
@@ -78,6 +78,14 @@ def hash_splitter(valid_pct:float=VALID_PCT, # Expected share of the validation 
 def all_valid(items):
     "Splitter that puts every item in the validation split (and, for fastai's setup, in the training split)"
     return (L(range(len(items))),)*2
+
+# %% ../nbs/05_data.ipynb #d94ebfcb
+class PetImage(PILImage):
+    "A fastai `PILImage` that reads files with `read_image`"
+    @classmethod
+    def create(cls, fn, **kwargs):
+        "Read `fn` with `read_image` if it is a path, else as `PILImage.create` does"
+        return super().create(read_image(fn) if isinstance(fn, (str, Path)) else fn, **kwargs)
 
 # %% ../nbs/05_data.ipynb #5b496294
 def default_presize(size:int, # Final image size

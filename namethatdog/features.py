@@ -11,7 +11,7 @@ import numpy as np, torch, timm
 from .images import read_image_tensor, crop_box
 from sklearn.linear_model import LogisticRegression
 from .presize import presize_tensor
-from .predict import image_batches
+from .inference import image_batches
 from .data import pets_dls, label_files, hash_splitter, pet_label
 from .learner import breed_learner, fit_breeds
 from .settings import BS, SEED, VALID_PCT
@@ -40,7 +40,7 @@ def embeddings(files, # Image files
     mean,std = (torch.tensor(cfg[k]).view(1,3,1,1) for k in ('mean','std'))
     files,out = list(files),[]
     with torch.inference_mode():
-        for _,xb in image_batches(files, lambda f: _centre(read_image_tensor(f), size)[None], bs): out.append(model((xb - mean)/std))
+        for _,xb in image_batches(files, lambda f: _centre(read_image_tensor(f), size)[None], bs, cat=torch.cat): out.append(model((xb - mean)/std))
     return torch.cat(out) if out else torch.zeros(0, model.num_features)
 
 # %% ../nbs/18_features.ipynb #ff46a159

@@ -6,27 +6,26 @@ Docs: https://namethatdog.github.io/namethatdog/images.html.md"""
 
 # %% ../nbs/02_images.ipynb #0de2d693
 from __future__ import annotations
-import os, re, warnings
+import mimetypes, os, re, warnings
 from collections import Counter
 from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from fastcore.basics import ifnone
 from fastcore.parallel import parallel
-with warnings.catch_warnings():  # fastai 2.8 calls the deprecated `torch.jit.script` while it is imported, and only then
-    warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
-    from fastai.vision.all import PILImage, image_extensions, defaults
-import torch
-try:  # torchvision 0.29 deprecates its image decoding; without it, every image is decoded by Pillow
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore', DeprecationWarning)
-        from torchvision.io import decode_jpeg, read_file, ImageReadMode
-except ImportError: decode_jpeg = None
 from .settings import PROGRESS_MIN
 
 # %% auto #0
-__all__ = ['MAX_PIXELS', 'MIN_SIDE', 'BACKGROUND', 'BROKEN_LINK', 'ImageError', 'open_image', 'to_rgb', 'read_image',
-           'check_image', 'check_images', 'PetImage', 'read_image_tensor', 'image_files', 'crop_box']
+__all__ = ['MAX_PIXELS', 'MIN_SIDE', 'BACKGROUND', 'BROKEN_LINK', 'n_cpus', 'ImageError', 'open_image', 'to_rgb', 'read_image',
+           'check_image', 'check_images', 'torchvision_jpeg', 'read_image_tensor', 'image_files', 'crop_box']
+
+# %% ../nbs/02_images.ipynb #a4815156
+_IMAGE_EXTS = {k for k,v in mimetypes.types_map.items() if v.startswith('image/')}  # as fastai's `image_extensions`
+
+def n_cpus()->int:
+    "The CPUs this process may use, at most 16: fastai's `defaults.cpus`"
+    try: return min(16, len(os.sched_getaffinity(0)))
+    except AttributeError: return min(16, os.cpu_count() or 1)
 
 # %% ../nbs/02_images.ipynb #79dd7acd
 class ImageError(ValueError):
@@ -124,27 +123,35 @@ def check_images(files, # Image files
     files = list(files)
     bad = {f: r for f in files if (r := _header_reason(f)) is not None}
     todo = [f for f in files if f not in bad]
-    reasons = parallel(check_image, todo, n_workers=ifnone(n_workers, defaults.cpus), threadpool=True,
+    reasons = parallel(check_image, todo, n_workers=ifnone(n_workers, n_cpus()), threadpool=True,
                        progress=len(todo) >= PROGRESS_MIN if progress is None else progress) if todo else []
     return {**bad, **{f: r for f,r in zip(todo, reasons) if r is not None}}
 
-# %% ../nbs/02_images.ipynb #dda17bd4
-class PetImage(PILImage):
-    "A fastai `PILImage` that reads files with `read_image`"
-    @classmethod
-    def create(cls, fn, **kwargs):
-        "Read `fn` with `read_image` if it is a path, else as `PILImage.create` does"
-        return super().create(read_image(fn) if isinstance(fn, (str, Path)) else fn, **kwargs)
+# %% ../nbs/02_images.ipynb #9a6af4ab
+_TV = None
+def torchvision_jpeg()->tuple|None:
+    "torchvision's `decode_jpeg`, `read_file` and `ImageReadMode`, imported on first use; None without torchvision"
+    global _TV
+    if _TV is None:
+        try:  # torchvision 0.29 deprecates its image decoding; without it, every image is decoded by Pillow
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore', DeprecationWarning)
+                from torchvision.io import decode_jpeg, read_file, ImageReadMode
+            _TV = (decode_jpeg, read_file, ImageReadMode)
+        except ImportError: _TV = False
+    return _TV or None
 
 # %% ../nbs/02_images.ipynb #97e94701
 def read_image_tensor(path, # Image file
                       max_pixels:int=MAX_PIXELS, # Largest width × height accepted
                       min_side:int=MIN_SIDE, # Smallest width or height accepted
-                     )->torch.Tensor:
-    "`path` as a uint8 (3, h, w) RGB tensor, JPEGs decoded by torchvision, everything else by `read_image`"
+                     ):
+    "`path` as a uint8 (3, h, w) RGB torch tensor, JPEGs decoded by torchvision, everything else by `read_image`"
+    import torch
     with open_image(path, max_pixels, min_side) as im: fmt = im.format
-    if fmt == 'JPEG' and decode_jpeg is not None:
-        try: return decode_jpeg(read_file(str(path)), mode=ImageReadMode.RGB, apply_exif_orientation=True)
+    if fmt == 'JPEG' and (tv := torchvision_jpeg()) is not None:
+        decode_jpeg,read_file,mode = tv
+        try: return decode_jpeg(read_file(str(path)), mode=mode.RGB, apply_exif_orientation=True)
         except RuntimeError: pass  # Pillow decodes it, or names what is wrong
     return torch.from_numpy(np.array(read_image(path, max_pixels, min_side))).permute(2,0,1).contiguous()
 
@@ -153,7 +160,7 @@ def _ignored_kind(name:str)->str|None:
     "Why a file named `name` is not an image to read, or None"
     if name.startswith('.'): return 'hidden file'
     ext = os.path.splitext(name)[1].lower()
-    if ext not in image_extensions: return f"not an image file ({ext or 'no extension'})"
+    if ext not in _IMAGE_EXTS: return f"not an image file ({ext or 'no extension'})"
 
 # %% ../nbs/02_images.ipynb #2018dd1d
 def image_files(path, # Folder to list

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 from pathlib import Path
 from sklearn.metrics import precision_recall_fscore_support
 from .images import read_image
+import namethatdog.presize  # fastai comes through it, without the deprecation warning fastai 2.8 raises on import
 from fastai.vision.all import *
 from .files import save_csv, save_fig
 

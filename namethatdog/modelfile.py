@@ -11,17 +11,17 @@ from pathlib import Path
 import torch, torchvision, timm, fastai, safetensors
 from safetensors.torch import load as st_load, save as st_save
 from . import __version__
-import namethatdog.images  # fastai comes through it, without the deprecation warning fastai 2.8 raises on import
+import namethatdog.presize  # fastai comes through it, without the deprecation warning fastai 2.8 raises on import
 from fastai.vision.all import *
 from .presize import PresizedCrop
 from .augment import AffineCrop
 from .learner import resolve_arch, check_weights
 from .files import atomic_write_bytes, save_json
+from .inference import FORMAT, FORMAT_VERSION, ModelFileError, read_meta, read_checked
 from .settings import PETS_PAT, SEED, VALID_PCT
 
 # %% auto #0
-__all__ = ['FORMAT', 'FORMAT_VERSION', 'preprocessing', 'save_model_dir', 'ModelFileError', 'create_breed_model', 'BreedModel',
-           'unsafe_import_fastai_export']
+__all__ = ['preprocessing', 'save_model_dir', 'create_breed_model', 'BreedModel', 'unsafe_import_fastai_export']
 
 # %% ../nbs/10_modelfile.ipynb #56a9012b
 def preprocessing(dls:DataLoaders)->dict:
@@ -32,10 +32,6 @@ def preprocessing(dls:DataLoaders)->dict:
     return dict(presize=list(rs.size) if rs else None, size=list(crop.size) if crop else None,
                 min_scale=crop.min_scale if crop else None,
                 normalize=dict(mean=norm.mean.flatten().tolist(), std=norm.std.flatten().tolist()) if norm else None)
-
-# %% ../nbs/10_modelfile.ipynb #d54ee923
-FORMAT = 'namethatdog-model'
-FORMAT_VERSION = 1
 
 # %% ../nbs/10_modelfile.ipynb #def5e3c4
 def _versions()->dict:
@@ -61,10 +57,6 @@ def save_model_dir(learn:Learner, # A learner made by `breed_learner`
     save_json(path/'model.json', meta)
     return path
 
-# %% ../nbs/10_modelfile.ipynb #3278f0c6
-class ModelFileError(ValueError):
-    "A model directory that is missing, damaged or of an unknown format"
-
 # %% ../nbs/10_modelfile.ipynb #50b4a9cd
 def create_breed_model(arch:str, n_out:int)->nn.Module:
     "The untrained network `breed_learner` builds for `arch` with `n_out` outputs"
@@ -83,17 +75,9 @@ class BreedModel:
     def load(cls, path):
         "Load the model directory `path`, verifying format and checksum; never unpickles"
         path = Path(path)
-        if not (path/'model.json').exists(): raise ModelFileError(f"{path}: not a model directory (no model.json)")
-        meta = json.loads((path/'model.json').read_text())
-        if meta.get('format')!=FORMAT or meta.get('format_version',0) > FORMAT_VERSION:
-            raise ModelFileError(f"{path/'model.json'}: unknown format {meta.get('format')!r} version {meta.get('format_version')!r}")
+        meta = read_meta(path)  # format and labels checked (`namethatdog.inference`)
         wf = path/meta['weights']
-        if not wf.exists(): raise ModelFileError(f"{wf}: weights file missing")
-        data = wf.read_bytes()
-        if hashlib.sha256(data).hexdigest() != meta['weights_sha256']:
-            raise ModelFileError(f"{wf}: checksum mismatch, the weights file is damaged or was replaced")
-        if len(meta['vocab']) != meta['n_out']:
-            raise ModelFileError(f"{path/'model.json'}: vocab has {len(meta['vocab'])} labels but the model {meta['n_out']} outputs")
+        data = read_checked(wf, meta['weights_sha256'], 'weights file')
         model = create_breed_model(meta['arch'], meta['n_out'])
         try: sd = st_load(data)
         except Exception as e: raise ModelFileError(f"{wf}: not a readable safetensors file ({e})") from None

@@ -10,9 +10,8 @@ import numpy as np, pandas as pd
 from pathlib import Path
 from PIL import Image, ImageDraw
 from sklearn.metrics import precision_recall_fscore_support
-from .images import PetImage
+from .data import PetImage, fastai_dataset
 from fastai.vision.all import *
-from .data import fastai_dataset
 from .doctor import check_table
 from .interpret import OnePassInterpretation
 from .learner import breed_learner

@@ -1,4 +1,4 @@
-"""Naming the breed in image files: fastai's validation preprocessing reproduced exactly, in batches decoded in threads
+"""The PyTorch engine: naming the breed in image files with fastai's validation preprocessing reproduced exactly, in batches read in threads
 
 Docs: https://namethatdog.github.io/namethatdog/predict.html.md"""
 
@@ -6,18 +6,16 @@ Docs: https://namethatdog.github.io/namethatdog/predict.html.md"""
 
 # %% ../nbs/11_predict.ipynb #c4f96c42
 from __future__ import annotations
-import functools, math, os, warnings
-from concurrent.futures import ThreadPoolExecutor
+import os
 import numpy as np, torch
-from PIL import Image
-from .images import PetImage, ImageError, read_image_tensor, crop_box
+from .data import PetImage, all_valid
 from fastai.vision.all import *
-from .data import all_valid
 from .modelfile import BreedModel
+from .inference import preprocess, image_batches, top_labels
 from .settings import BS, PROGRESS_MIN
 
 # %% auto #0
-__all__ = ['resample_taps', 'resample_matrix', 'valid_crop', 'valid_resize', 'image_batches']
+__all__ = []
 
 # %% ../nbs/11_predict.ipynb #8c620c55
 @patch
@@ -31,97 +29,7 @@ def test_dl(self:BreedModel, files, # Image files
                        item_tfms=Resize(m['presize']), batch_tfms=[*aug_transforms(size=m['size'], min_scale=m['min_scale']), *norm])
     return dblock.dataloaders(list(files), bs=bs, num_workers=0).valid
 
-# %% ../nbs/11_predict.ipynb #a94cd065
-@functools.lru_cache(maxsize=32)
-def resample_taps(n_in:int, # Input pixels along one axis
-                  n_out:int, # Output pixels
-                  d:float, # fastai's shrink factor; an area step by 1/d comes first when d > 1
-                 )->tuple:
-    "Input indices and weights, each (n_out, K), of fastai's validation resampling along one axis"
-    m = np.eye(n_in)
-    if d > 1:
-        n_mid = math.floor(float(n_in) * (1/d))  # as `F.interpolate(scale_factor=1/d, recompute_scale_factor=True)`
-        m = np.zeros((n_mid, n_in))
-        for i in range(n_mid):
-            a,b = (i*n_in)//n_mid, -(-((i+1)*n_in)//n_mid)  # adaptive average pooling windows
-            m[i, a:b] = 1/(b-a)
-    n_mid = m.shape[0]
-    bl = np.zeros((n_out, n_mid))
-    for i in range(n_out):
-        src = i*(n_mid-1)/(n_out-1) if n_out > 1 else 0.
-        i0 = min(math.floor(src), n_mid-1)
-        bl[i, i0] += 1-(src-i0)
-        if src > i0: bl[i, min(i0+1, n_mid-1)] += src-i0
-    wts = bl @ m
-    k = int((wts != 0).sum(1).max())
-    idx,w = np.zeros((n_out, k), dtype=np.int64),np.zeros((n_out, k), dtype=np.float32)
-    for i in range(n_out):
-        nz = np.nonzero(wts[i])[0]
-        idx[i,:len(nz)],w[i,:len(nz)] = nz,wts[i,nz]
-    return torch.from_numpy(idx),torch.from_numpy(w)
-
-# %% ../nbs/11_predict.ipynb #c433fb89
-@functools.lru_cache(maxsize=32)
-def resample_matrix(n_in:int, n_out:int, d:float)->Tensor:
-    "`resample_taps` as a sparse (n_out, n_in) matrix, so one product resamples a whole axis"
-    idx,w = resample_taps(n_in, n_out, d)
-    m = torch.zeros(n_out, n_in).scatter_add_(1, idx, w)
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')  # "sparse CSR support is in beta"
-        return m.to_sparse_csr()
-
-# %% ../nbs/11_predict.ipynb #48289700
-def valid_crop(x:Tensor, # One uint8 image, (channels, height, width)
-               size, # Output (height, width)
-              )->Tensor:
-    "fastai's validation-time `RandomResizedCropGPU(ratio=(1,1))` as floats in [0,1], shape (1, channels, *size)"
-    c,h,w = x.shape
-    s = min(h, w)
-    l,t,_,_ = crop_box((w,h), (s,s))
-    d = min(s/size[1], s/2)/2  # fastai's `_grid_sample` compares with the grid's last two dims, (width, 2)
-    mh,mw = resample_matrix(s, size[0], d),resample_matrix(s, size[1], d)
-    a = x[:, t:t+s, l:l+s].permute(1,2,0).reshape(s, s*c).float()  # one row of pixels a row: free for Pillow's memory order
-    y = (mh @ a).view(size[0], s, c).transpose(0, 1).reshape(s, size[0]*c)  # rows resampled; then one column a row
-    y = (mw @ y).view(size[1], size[0], c)  # (width out, height out, channels)
-    return y.permute(2,1,0)[None].div(255)
-
-# %% ../nbs/11_predict.ipynb #1047a87e
-def valid_resize(img:Image.Image, # An RGB image
-                 size, # As given to `Resize`: an int, or (height, width)
-                )->Tensor:
-    "fastai's validation-time `Resize(size)` of `img` (centre crop to the aspect ratio, Pillow bilinear) as a uint8 (3, h, w) tensor"
-    sw,sh = (size,size) if isinstance(size, int) else (size[1],size[0])
-    w,h = img.size
-    m = w/sw if w/sw < h/sh else h/sh  # the crop is the largest of the target's shape, taken from the centre
-    box = crop_box(img.size, (int(m*sw), int(m*sh)))
-    return torch.from_numpy(np.array(img.crop(box).resize((sw, sh), Image.BILINEAR))).permute(2,0,1)
-
-# %% ../nbs/11_predict.ipynb #ddf4da68
-def image_batches(files, # Image files
-                  load, # Function from a file to its preprocessed image, a (1, channels, height, width) tensor
-                  bs:int=BS, # Batch size
-                  n_workers:int=None, # Decoding threads; None for one per CPU
-                  errors:list=None, # If a list, files `load` rejects with `ImageError` go there as (path, reason) and are left out; else they raise
-                  ahead:bool=None, # Prepare the next batch while the consumer works; None: only if torch leaves cores free
-                 ):
-    "Yield (files, batch) of `files` loaded by `load` in threads, in order"
-    files = list(files)
-    def _load(f):
-        try: return load(f)
-        except ImageError as e:
-            if errors is None: raise
-            return e
-    chunks = [files[i:i+bs] for i in range(0, len(files), bs)]
-    ahead = ifnone(ahead, (os.cpu_count() or 1) > torch.get_num_threads())
-    with ThreadPoolExecutor(ifnone(n_workers, defaults.cpus)) as ex:
-        nxt = None
-        for k,chunk in enumerate(chunks):
-            items = list(nxt or ex.map(_load, chunk))
-            nxt = ex.map(_load, chunks[k+1]) if ahead and k+1 < len(chunks) else None  # starts now, while the consumer works
-            if errors is not None: errors.extend((str(f), o.reason) for f,o in zip(chunk, items) if isinstance(o, ImageError))
-            good = [(f, o) for f,o in zip(chunk, items) if not isinstance(o, ImageError)]
-            if good: yield [f for f,_ in good], torch.cat([o for _,o in good])
-
+# %% ../nbs/11_predict.ipynb #424bbde7
 @patch
 def batches(self:BreedModel, files, # Image files
             bs:int=BS, # Batch size
@@ -129,15 +37,10 @@ def batches(self:BreedModel, files, # Image files
             errors:list=None, # If a list, unreadable files go there as (path, reason) and are left out; else they raise
             ahead:bool=None, # Prepare the next batch while the consumer works; None: only if torch leaves cores free
            ):
-    "Yield (files, batch) of images preprocessed as at validation time, in threads (`image_batches`)"
-    m = self.meta
-    norm = m['normalize'] and [torch.tensor(m['normalize'][k]).view(1,-1,1,1) for k in ('mean','std')]
-    def load(f):
-        "One image: read, presized, centre-cropped and resized, normalised"
-        img = Image.fromarray(read_image_tensor(f).permute(1,2,0).numpy())  # Pillow's pixels, decoded faster
-        x = valid_crop(valid_resize(img, m['presize']), m['size'])
-        return (x-norm[0])/norm[1] if norm else x
-    return image_batches(files, load, bs, n_workers, errors, ahead)
+    "Yield (files, batch) of images preprocessed as at validation time (`preprocess`), in threads, as tensors"
+    load = lambda f: torch.from_numpy(preprocess(f, self.meta, fast_jpeg=True))
+    ahead = ifnone(ahead, (os.cpu_count() or 1) > torch.get_num_threads())
+    return image_batches(files, load, bs, n_workers, errors, ahead, cat=torch.cat)
 
 # %% ../nbs/11_predict.ipynb #c8bc3ad1
 @patch
@@ -150,14 +53,11 @@ def predict(self:BreedModel, files, # Image files
            )->list:
     "For each readable file, its path and the `top_k` breeds with probabilities"
     files,res = list(files),[]
-    k = min(top_k, len(self.vocab))
     model = self.model.to(memory_format=torch.channels_last)
     it = self.batches(files, bs, n_workers, errors)
     if ifnone(progress, len(files) >= PROGRESS_MIN): it = progress_bar(it, total=-(-len(files)//bs), leave=False)
     with torch.inference_mode():
         for fs,xb in it:
             probs = torch.softmax(model(xb.as_subclass(Tensor).contiguous(memory_format=torch.channels_last)).float(), dim=1)
-            vals,idxs = probs.topk(k, dim=1)
-            res += [dict(path=str(f), top=[dict(label=self.vocab[i], probability=round(p, 6)) for p,i in zip(v.tolist(), ix.tolist())])
-                    for f,v,ix in zip(fs, vals, idxs)]
+            res += [dict(path=str(f), top=t) for f,t in zip(fs, top_labels(probs.numpy(), self.vocab, top_k))]
     return res

@@ -6,14 +6,16 @@ Docs: https://namethatdog.github.io/namethatdog/presize.html.md"""
 
 # %% ../nbs/03_presize.ipynb #c7a1d819
 from __future__ import annotations
-import hashlib, io, os
+import hashlib, io, os, warnings
 from pathlib import Path
 import numpy as np, torch
 import torch.nn.functional as F
 from fastcore.basics import ifnone, patch
 from fastcore.parallel import parallel
 from .images import open_image, read_image_tensor, crop_box
-from fastai.vision.all import TensorImage, Transform, Resize, defaults
+with warnings.catch_warnings():  # fastai 2.8 calls the deprecated `torch.jit.script` while it is imported, and only then
+    warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
+    from fastai.vision.all import TensorImage, Transform, Resize, defaults
 from . import __version__
 from .files import atomic_write_bytes
 from .settings import PROGRESS_MIN

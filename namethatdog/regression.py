@@ -9,9 +9,8 @@ from __future__ import annotations
 import numpy as np, pandas as pd, torch
 from pathlib import Path
 from PIL import Image, ImageDraw
-from .images import PetImage
+from .data import PetImage, fastai_dataset
 from fastai.vision.all import *
-from .data import fastai_dataset
 from .doctor import check_table
 from .learner import breed_learner
 from .settings import BS, SEED, VALID_PCT

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json, math, time
 from pathlib import Path
 from .images import image_files, BROKEN_LINK
-from fastai.vision.all import *
 from .data import *
+from fastai.vision.all import *
 from .doctor import usable_files
 from .learner import *
 from .checkpoint import latest_checkpoint
@@ -19,10 +19,11 @@ from .modelfile import BreedModel, save_model_dir
 import namethatdog.predict  # adds `BreedModel.predict`
 import namethatdog.cam  # adds `BreedInterpretation.plot_top_losses_cam`
 from .files import save_json, save_fig
+from .onnxengine import predict_paths, export_onnx
 from .settings import BS, TrainSettings
 
 # %% auto #0
-__all__ = ['DEMO', 'default_lr_find_its', 'auto_bs', 'train_pets', 'interpret_model', 'image_paths', 'predict_paths', 'demo']
+__all__ = ['DEMO', 'default_lr_find_its', 'auto_bs', 'train_pets', 'interpret_model', 'demo']
 
 # %% ../nbs/12_runs.ipynb #fa1fb08b
 def _names_suggestion(lr)->bool:
@@ -76,6 +77,7 @@ def train_pets(data, # Folder of pets-named images, or 'pets' for the real Oxfor
                checkpoints:bool=True, # Keep a checkpoint after every epoch in `out/checkpoints`, to resume from
                keep_checkpoints:int=2, # Checkpoints kept in `out/checkpoints` (the newest); None keeps all
                cache_dir=None, # Folder for the presize cache when it does not fit in memory; None for the default
+               onnx:bool=False, # Also write the model's ONNX export (`export_onnx`), for the onnx engine
                **kwargs, # The run's `TrainSettings`
               )->dict:
     "Train a breed classifier on `data` and write the model, plots and `metrics.json` into `out`"
@@ -112,10 +114,11 @@ def train_pets(data, # Folder of pets-named images, or 'pets' for the real Oxfor
     train_s = time.time()-t1
     res = BreedInterpretation.from_learner(learn).save(out, k=top_losses)
     save_model_dir(learn, out/'model', pat=s.pat, seed=s.seed, valid_pct=s.valid_pct, breeds=s.breeds and sorted(s.breeds))
+    if onnx: export_onnx(out/'model')
     metrics = dict(**res, accuracy=1-res['error_rate'], n_train=len(dls.train_ds), vocab=list(dls.vocab),
                    arch=s.arch, pretrained=pretrained, pretrained_from=learn.weights_from, recipe=s.recipe, freeze_epochs=freeze_epochs,
                    epochs=epochs, size=size, bs=dls.train.bs, lr=lr, precision=learn.precision, lr_find=sugg, lr_find_its=lr_find_its,
-                   resumed=resume, fast_data=fast, train_seconds=round(train_s, 2), seconds=round(time.time()-t0, 2), data=str(data))
+                   resumed=resume, fast_data=fast, onnx=onnx, train_seconds=round(train_s, 2), seconds=round(time.time()-t0, 2), data=str(data))
     save_json(out/'metrics.json', metrics)
     return metrics
 
@@ -145,30 +148,6 @@ def interpret_model(model_dir, # A model directory
     if cam: save_fig(interp.plot_top_losses_cam(bm, top_losses), Path(out)/'top_losses_cam.png')
     save_json(Path(out)/'metrics.json', res)
     return res
-
-# %% ../nbs/12_runs.ipynb #7210f6e7
-def image_paths(paths)->tuple:
-    "Image files in `paths` (files, or folders searched recursively) and (path, reason) for each bad path"
-    files,errors = [],[]
-    for p in map(Path, paths):
-        if p.is_dir():
-            fs,broken,_ = image_files(p)
-            files += fs
-            errors += [(str(o), BROKEN_LINK) for o in broken]
-        elif p.is_file(): files.append(p)
-        else: errors.append((str(p), 'no such file or folder'))
-    return files,errors
-
-# %% ../nbs/12_runs.ipynb #4fd87518
-def predict_paths(model_dir, # A model directory
-                  paths, # Image files and folders
-                  top_k:int=3, # Labels per image
-                  bs:int=BS, # Batch size
-                 )->tuple:
-    "Predictions for every readable image under `paths`, and (path, reason) for each that could not be read"
-    bm = BreedModel.load(model_dir)
-    files,errors = image_paths(paths)
-    return bm.predict(files, top_k=top_k, bs=bs, errors=errors), errors
 
 # %% ../nbs/12_runs.ipynb #93e64763
 DEMO = dict(arch='resnet18', pretrained=False, epochs=12, lr=1e-2, size=64, presize=128, bs=32, num_workers=0,
