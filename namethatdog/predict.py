@@ -11,7 +11,7 @@ import numpy as np, torch
 from .data import PetImage, all_valid
 from fastai.vision.all import *
 from .modelfile import BreedModel
-from .inference import preprocess, image_batches, top_labels
+from .inference import preprocess, image_batches, predict_batches
 from .settings import BS, PROGRESS_MIN
 
 # %% auto #0
@@ -52,12 +52,9 @@ def predict(self:BreedModel, files, # Image files
             progress:bool=None, # Progress bar; None: only for `PROGRESS_MIN` files or more
            )->list:
     "For each readable file, its path and the `top_k` breeds with probabilities"
-    files,res = list(files),[]
+    files = list(files)
     model = self.model.to(memory_format=torch.channels_last)
-    it = self.batches(files, bs, n_workers, errors)
-    if ifnone(progress, len(files) >= PROGRESS_MIN): it = progress_bar(it, total=-(-len(files)//bs), leave=False)
+    probs = lambda xb: torch.softmax(model(xb.as_subclass(Tensor).contiguous(memory_format=torch.channels_last)).float(), dim=1).numpy()
     with torch.inference_mode():
-        for fs,xb in it:
-            probs = torch.softmax(model(xb.as_subclass(Tensor).contiguous(memory_format=torch.channels_last)).float(), dim=1)
-            res += [dict(path=str(f), top=t) for f,t in zip(fs, top_labels(probs.numpy(), self.vocab, top_k))]
-    return res
+        return predict_batches(self.batches(files, bs, n_workers, errors), probs, self.vocab, top_k, -(-len(files)//bs),
+                               ifnone(progress, len(files) >= PROGRESS_MIN))
