@@ -21,13 +21,14 @@ __all__ = ['ONNX_FILE', 'ENGINES', 'export_onnx', 'OnnxBreedModel', 'pick_engine
 # %% ../nbs/11b_onnxengine.ipynb #d7d2425d
 ONNX_FILE = 'model.onnx'  # The ONNX export's name in a model directory
 
-# %% ../nbs/11b_onnxengine.ipynb #d89c1685
+# %% ../nbs/11b_onnxengine.ipynb #8c2b6a73
 def export_onnx(path, # A model directory
                 opset:int=18, # ONNX operator set
                )->Path:
     "Write `model.onnx` (dynamic batch, the trained height and width) beside the weights of the model directory `path`, and record it in `model.json`"
-    import torch
+    import importlib.util, torch
     from namethatdog.modelfile import BreedModel
+    if importlib.util.find_spec('onnx') is None: raise ImportError('exporting to ONNX needs the onnx package: pip install "namethatdog[onnx]"')
     path = Path(path)
     bm = BreedModel.load(path)
     buf = io.BytesIO()
