@@ -5,7 +5,8 @@ import numpy as np
 import pytest, torch
 from PIL import Image
 from conftest import cli
-from namethatdog.images import read_image, check_image, image_files, PetImage, BACKGROUND
+from namethatdog.images import read_image, check_image, image_files, BACKGROUND
+from namethatdog.data import PetImage
 from namethatdog.data import TOY_BREEDS, toy_pets, pets_dls, hash_splitter, pet_label, all_valid
 from namethatdog.doctor import scan, usable_files, DataProblemsError
 from namethatdog.modelfile import BreedModel
