@@ -20,7 +20,7 @@ __all__ = ['MAX_PIXELS', 'MIN_SIDE', 'BACKGROUND', 'BROKEN_LINK', 'n_cpus', 'Ima
            'check_image', 'check_images', 'torchvision_jpeg', 'read_image_tensor', 'image_files', 'crop_box']
 
 # %% ../nbs/02_images.ipynb #a4815156
-mimetypes.init()  # the system's types too, as fastai's `image_extensions` sees them
+if not mimetypes.inited: mimetypes.init()  # the system's types too, as fastai's `image_extensions` sees them (never resets types added already)
 _IMAGE_EXTS = {k for k,v in mimetypes.types_map.items() if v.startswith('image/')} | {'.webp'}  # and WebP, which Pillow reads, on any system
 
 def n_cpus()->int:
