@@ -28,6 +28,7 @@ def _plain(o):
 
 # %% ../nbs/07_checkpoint.ipynb #5773a3f7
 def _py_state(r)->list: v,s,g = r.getstate(); return [v, list(s), g]
+def _inner(dl): return getattr(dl, 'dl', dl)  # in a distributed run, fastai's `DistributedDL` wraps each `DataLoader`
 def _set_py_state(r, st): r.setstate((st[0], tuple(st[1]), st[2]))
 
 # %% ../nbs/07_checkpoint.ipynb #1924337c
@@ -35,7 +36,7 @@ def rng_state(learn:Learner)->tuple:
     "(tensors, JSON-able dict) with the state of every random number generator a training run draws from"
     np_st = np.random.get_state()
     js = dict(python=_py_state(random), numpy=[np_st[0], np_st[1].tolist(), *np_st[2:]],
-              dls=[_py_state(dl.rng) for dl in learn.dls.loaders])
+              dls=[_py_state(_inner(dl).rng) for dl in learn.dls.loaders])
     ts = {'rng.torch': torch.get_rng_state()}
     if torch.cuda.is_available(): ts.update({f'rng.cuda.{i}': s for i,s in enumerate(torch.cuda.get_rng_state_all())})
     return ts,_plain(js)
@@ -45,7 +46,7 @@ def set_rng_state(learn:Learner, ts:dict, js:dict):
     "Restore the random states saved by `rng_state`"
     _set_py_state(random, js['python'])
     n = js['numpy']; np.random.set_state((n[0], np.array(n[1], dtype=np.uint32), *n[2:]))
-    for dl,st in zip(learn.dls.loaders, js['dls']): _set_py_state(dl.rng, st)
+    for dl,st in zip(learn.dls.loaders, js['dls']): _set_py_state(_inner(dl).rng, st)
     torch.set_rng_state(ts['rng.torch'])
     cuda = [ts[k] for k in sorted(ts) if k.startswith('rng.cuda.')]
     if cuda and torch.cuda.is_available(): torch.cuda.set_rng_state_all(cuda)
@@ -89,7 +90,8 @@ def save_checkpoint(learn:Learner, folder, # Where checkpoints go
                    )->Path:
     "Save weights, optimizer state and random states after `epoch` of `phase`; the JSON file is written last"
     folder = Path(folder)
-    ts = {f'model.{k}': v.detach().cpu().contiguous() for k,v in learn.model.state_dict().items()}
+    model = getattr(learn.model, 'module', learn.model)  # in a distributed run, the network inside `DistributedDataParallel`
+    ts = {f'model.{k}': v.detach().cpu().contiguous() for k,v in model.state_dict().items()}
     ots,ojs = opt_state(learn.opt)
     rts,rjs = rng_state(learn)
     data = st_save({**ts, **ots, **rts})
@@ -134,7 +136,7 @@ class CheckpointCallback(Callback):
     order = Recorder.order+1
     def __init__(self, folder, phase:int=0, start_epoch:int=0, keep:int=None): store_attr()
     def after_epoch(self):
-        if self.epoch < self.start_epoch: return
+        if self.epoch < self.start_epoch or rank_distrib(): return  # in a distributed run only rank 0 writes, as fastai's `Learner.save`
         vals = dict(zip(self.recorder.metric_names[1:], self.recorder.log[1:]))
         save_checkpoint(self.learn, self.folder, self.phase, self.epoch, valid_loss=vals.get('valid_loss'))
         if self.keep: prune_checkpoints(self.folder, self.keep)

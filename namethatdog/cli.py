@@ -8,13 +8,13 @@ Docs: https://namethatdog.github.io/namethatdog/cli.html.md"""
 __all__ = ['VERBS', 'demo', 'doctor', 'train', 'predict', 'interpret', 'serve', 'export', 'usage', 'main']
 
 # %% ../nbs/13_cli.ipynb #c231b7b0
-import sys
+import os, sys
 import json as jsonlib
 from contextlib import redirect_stdout
 from pathlib import Path
 from fastcore.script import parse_cli, CliError
 from fastcore.meta import delegates
-from .settings import PETS_PAT, TrainSettings, MAX_FILE_MB, MAX_FILES, SERVE_MAX_PIXELS, QUEUE, UNSURE
+from .settings import PETS_PAT, DIST_TIMEOUT, TrainSettings, MAX_FILE_MB, MAX_FILES, SERVE_MAX_PIXELS, QUEUE, UNSURE
 
 # %% ../nbs/13_cli.ipynb #c12896b9
 def _summary(m:dict)->str:
@@ -55,43 +55,50 @@ def train(data:str, # Folder of pets-named images, or `pets` for the real datase
           out:Path='train_out', # Folder for the model, plots and metrics
           resume:bool=False, # Continue the interrupted run in --out from its newest checkpoint (with that run's settings)
           onnx:bool=False, # Also export the model to ONNX (model/model.onnx), for `predict --engine onnx`
+          distributed:bool=False, # Train in several processes (fastai's distrib_ctx): started here by torchrun, or joining those of the launcher that started this one
+          nproc:int=None, # With --distributed and no launcher: processes on this machine (default: one per GPU, else 2)
+          timeout:int=DIST_TIMEOUT, # With --distributed: seconds a process waits for the others before the run fails
           **kwargs, # The run's `TrainSettings`
          ):
     "Train a breed classifier on a folder of pets-named images (checked by the data doctor first)"
+    if distributed and 'WORLD_SIZE' not in os.environ and nproc != 1:  # no launcher started us: start one
+        from namethatdog.distributed import launch, DistributedRunError
+        args = [a for i,a in enumerate(sys.argv[1:]) if not (a.startswith('--nproc') or sys.argv[i] == '--nproc')]  # torchrun would take --nproc as its own
+        try: return launch(['train', *args], nproc)  # rank 0 prints the summary
+        except DistributedRunError as e:
+            raise DistributedRunError(f"{e}. The complete checkpoints in {Path(out)/'checkpoints'} are kept: add --resume to continue") from None
     from namethatdog.runs import train_pets
-    m = train_pets(data, out, resume=resume, onnx=onnx, **kwargs)
-    print(f"\nnamethatdog train: {_summary(m)}\nwrote {Path(out)/'model'} and {Path(out)/'metrics.json'}")
+    m = train_pets(data, out, resume=resume, onnx=onnx, distributed=distributed and 'WORLD_SIZE' in os.environ, timeout=timeout, **kwargs)
+    if m is None: return 0  # a rank other than 0: it writes nothing
+    print(f"\nnamethatdog train: {_summary(m)}" + (f" ({m['processes']} processes)" if m['processes'] > 1 else '')
+          + f"\nwrote {Path(out)/'model'} and {Path(out)/'metrics.json'}")
     return 0
-
-# %% ../nbs/13_cli.ipynb #dfc701a2
-def _print_csv(preds:list, k:int):
-    "Predictions as CSV on stdout: the path, then label and probability for each of the top `k` (at most)"
-    import csv
-    w,k = csv.writer(sys.stdout),max((len(p['top']) for p in preds), default=k)
-    w.writerow(['path'] + [f'{c}_{i}' for i in range(1, k+1) for c in ('label', 'probability')])
-    for p in preds: w.writerow([p['path']] + [v for o in p['top'] for v in (o['label'], o['probability'])])
 
 # %% ../nbs/13_cli.ipynb #53bdb56b
 def predict(model_dir:Path, # A model directory written by train or demo
             *paths:str, # Image files or folders
             top_k:int=3, # Labels per image
             json:bool=False, # Print one JSON object per line instead of text
-            csv:bool=False, # Print CSV (path, label_1, probability_1, ...) instead of text
+            csv:bool=False, # Print CSV (path, label_1, probability_1, ..., error) instead of text
             bs:int=32, # Images per forward pass (small batches overlap decoding and inference best on CPU)
             engine:str=None, # torch or onnx (default: onnx if the model directory has model.onnx and onnxruntime is installed)
+            out:Path=None, # Write the results to this file as they come (.jsonl, or .csv), unreadable images included, instead of printing them
+            resume:bool=False, # With --out: skip the images the file already holds, and append the others
+            shard:str=None, # I/N: only shard I (from 0) of N, chosen by a hash of each path, to share the work between processes or machines
            ):
-    "Name the breed in image files or folders; exit code 2 if some paths could not be read"
-    from namethatdog.onnxengine import predict_paths  # imports torch and fastai only for the torch engine
+    "Name the breed in image files or folders, results streamed as they come; exit code 2 if some paths could not be read"
+    from namethatdog.stream import predict_to  # imports torch and fastai only for the torch engine
     if not paths: raise CliError("predict: give at least one image file or folder")
     if json and csv: raise CliError("predict: --json or --csv, not both")
-    with redirect_stdout(sys.stderr): preds,errors = predict_paths(model_dir, paths, top_k=top_k, bs=bs, engine=engine)  # progress bar
-    if csv: _print_csv(preds, top_k)
-    for p in ([] if csv else preds):
-        if json: print(jsonlib.dumps(p))
-        else: print(f"{p['path']}: " + ', '.join(f"{o['label']} {o['probability']:.3f}" for o in p['top']))
-    for path,why in errors: print(f"error: {path}: {why}", file=sys.stderr)
-    if errors: print(f"partial: {len(preds)} predicted, {len(errors)} could not be read", file=sys.stderr)
-    return 2 if errors else 0
+    err = lambda s: print(s, file=sys.stderr)
+    stdout = sys.stdout
+    with redirect_stdout(sys.stderr):  # the progress bar
+        r = predict_to(model_dir, paths, out, 'csv' if csv else 'jsonl' if json else None, top_k=top_k, bs=bs, engine=engine,
+                       resume=resume, shard=shard, stream=stdout, log=err)
+    if out is not None: err(f"namethatdog predict: wrote {r['predicted']} predictions and {r['errors']} errors to {out}"
+                            + (f", skipped {r['skipped']} already there" if resume else '') + f" ({r['images_per_s']} images/s)")
+    if r['errors']: err(f"partial: {r['predicted']} predicted, {r['errors']} could not be read")
+    return 2 if r['errors'] else 0
 
 # %% ../nbs/13_cli.ipynb #8824577d
 def interpret(model_dir:Path, # A model directory written by train or demo
@@ -161,3 +168,6 @@ def main():
     try: res = func(*pargs, **kwargs)
     except (CliError, FileNotFoundError, ValueError, RuntimeError, ImportError) as e: sys.exit(f"namethatdog {verb}: {e}")
     sys.exit(res if isinstance(res, int) else 0)
+
+# %% ../nbs/13_cli.ipynb #d15c0002
+if __name__ == '__main__': main()

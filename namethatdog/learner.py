@@ -158,7 +158,8 @@ class BodyBnFreeze(Callback):
     "Keep every BatchNorm layer in the body (`model[0]`) in eval mode, frozen or not: fastai's `BnFreeze` stops at `unfreeze`"
     order = BnFreeze.order
     def before_train(self):
-        for m in self.model[0].modules():
+        body = getattr(self.model, 'module', self.model)[0]  # under `DistributedDataParallel` the model is its `module`
+        for m in body.modules():
             if isinstance(m, nn.modules.batchnorm._BatchNorm): m.eval()
 
 # %% ../nbs/08_learner.ipynb #9f6a62b6

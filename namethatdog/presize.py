@@ -77,7 +77,7 @@ class PresizeCache:
                  presize:int=460, # Length of the short side after resizing
                  where:str='auto', # 'memory', 'disk', or 'auto': memory if it fits in `max_memory`
                  cache_dir=None, # Folder of the disk cache; `default_cache_dir()` if None
-                 max_memory:int=None, # Bytes 'auto' may use; a quarter of `available_memory()` if None
+                 max_memory:int=None, # Bytes 'auto' may use; None: a quarter of `available_memory()`, shared by this machine's processes of a distributed run
                  n_workers:int=None, # Decoding threads; one per CPU if None
                  progress:bool=None, # Progress bar; None: only for `PROGRESS_MIN` files or more
                 ):
@@ -85,7 +85,7 @@ class PresizeCache:
         self.files,self.presize = [str(f) for f in files],presize
         self.index = {f:i for i,f in enumerate(self.files)}
         if where == 'auto':
-            where = 'memory' if presized_nbytes(self.files, presize) <= ifnone(max_memory, available_memory()//4) else 'disk'
+            where = 'memory' if presized_nbytes(self.files, presize) <= ifnone(max_memory, available_memory()//4//int(os.environ.get('LOCAL_WORLD_SIZE', 1))) else 'disk'
         self.where,self.cache_dir = where,Path(ifnone(cache_dir, default_cache_dir()))
         build = self._in_memory if where=='memory' else self._on_disk
         res = parallel(build, self.files, n_workers=ifnone(n_workers, defaults.cpus), threadpool=True,

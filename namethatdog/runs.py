@@ -6,7 +6,7 @@ Docs: https://namethatdog.github.io/namethatdog/runs.html.md"""
 
 # %% ../nbs/12_runs.ipynb #d6a178aa
 from __future__ import annotations
-import json, math, time
+import contextlib, json, math, time
 from pathlib import Path
 from .images import image_files, BROKEN_LINK
 from .data import *
@@ -20,7 +20,8 @@ import namethatdog.predict  # adds `BreedModel.predict`
 import namethatdog.cam  # adds `BreedInterpretation.plot_top_losses_cam`
 from .files import save_json, save_fig
 from .onnxengine import predict_paths, export_onnx
-from .settings import BS, TrainSettings
+from .distributed import start_distributed, stop_distributed, from_rank0, alone, distributed_ctx, whole_error_rate, lost_peer, DistributedRunError
+from .settings import BS, DIST_TIMEOUT, TrainSettings
 
 # %% auto #0
 __all__ = ['DEMO', 'default_lr_find_its', 'auto_bs', 'train_pets', 'interpret_model', 'demo']
@@ -67,6 +68,12 @@ def _load_run(ck:Path)->dict:
     if not (ck/'run.json').exists(): raise FileNotFoundError(f"{ck/'run.json'}: no run to resume here (train without --resume first)")
     return json.loads((ck/'run.json').read_text())
 
+# %% ../nbs/12_runs.ipynb #d15b0001
+def _share(bs:int, world:int)->int:
+    "Each process's batch when `world` processes share a batch of `bs`"
+    if bs % world: raise ValueError(f"batch size {bs} cannot be shared evenly by {world} processes: give --bs a multiple of {world}")
+    return bs // world
+
 # %% ../nbs/12_runs.ipynb #18816126
 @delegates(TrainSettings)
 def train_pets(data, # Folder of pets-named images, or 'pets' for the real Oxford-IIIT Pet (network)
@@ -78,47 +85,74 @@ def train_pets(data, # Folder of pets-named images, or 'pets' for the real Oxfor
                keep_checkpoints:int=2, # Checkpoints kept in `out/checkpoints` (the newest); None keeps all
                cache_dir=None, # Folder for the presize cache when it does not fit in memory; None for the default
                onnx:bool=False, # Also write the model's ONNX export (`export_onnx`), for the onnx engine
+               distributed:bool=False, # Be one process of a run a launcher started (`start_distributed`); only rank 0 writes
+               timeout:int=DIST_TIMEOUT, # In a distributed run, seconds a process waits for the others before the run fails
                **kwargs, # The run's `TrainSettings`
-              )->dict:
-    "Train a breed classifier on `data` and write the model, plots and `metrics.json` into `out`"
-    t0,out = time.time(),Path(out)
-    ck,s = out/'checkpoints',TrainSettings(**kwargs)
+              )->dict|None:
+    "Train a breed classifier on `data` and write the model, plots and `metrics.json` into `out` (None on ranks other than 0)"
+    rank,world = start_distributed(timeout) if distributed else (0,1)
+    try: return _train_pets(data, Path(out), resume, log if rank==0 else noop, top_losses, checkpoints, keep_checkpoints,
+                            cache_dir, onnx, distributed, TrainSettings(**kwargs))
+    except Exception as e:
+        if not (distributed and world > 1 and lost_peer(e)) or isinstance(e, DistributedRunError): raise
+        raise DistributedRunError(f"process {rank} of {world} lost contact with the others of the run (one died or stopped answering "
+            f"for {timeout} s): {str(e).splitlines()[-1].strip()}. Nothing was written but the complete checkpoints in "
+            f"{Path(out)/'checkpoints'}: run again with --resume to continue") from None
+
+# %% ../nbs/12_runs.ipynb #d15b0003
+def _train_pets(data, out:Path, resume, log, top_losses, checkpoints, keep_checkpoints, cache_dir, onnx, distributed, s):
+    "`train_pets` in this process: rank `rank_distrib()` of `num_distrib()` when `distributed`"
+    t0,ck = time.time(),out/'checkpoints'
+    rank,world = (rank_distrib(),num_distrib()) if distributed else (0,1)
     if resume:
         run = _load_run(ck)
         data,s = run['data'],TrainSettings.from_dict(run)
         resume = latest_checkpoint(ck) is not None
         log(f"resuming {out} from its newest checkpoint" if resume else f"{out}: no complete checkpoint yet, starting its run again")
+    if str(data)=='pets': from_rank0(pets_images)  # rank 0 downloads first; then each rank finds it (or, on another machine, fetches it)
     given,data = str(data),pets_images() if str(data)=='pets' else Path(data)
-    files = usable_files(data, s.pat, s.breeds, skip_bad=s.skip_bad, log=log)
+    files = from_rank0(usable_files, data, s.pat, s.breeds, skip_bad=s.skip_bad, log=log)  # the data doctor runs once
     fast,size = not s.book_pipeline,ifnone(s.size, default_size(s.pretrained))
-    mk = lambda b: pets_dls(files, bs=b, seed=s.seed, num_workers=s.num_workers, pat=s.pat, presize=s.presize, size=size, min_scale=s.min_scale,
-                            valid_pct=s.valid_pct, breeds=s.breeds, cache=fast, cache_dir=cache_dir, fast_aug=fast)
-    dls = mk(ifnone(s.bs, BS))
+    mk = lambda b: pets_dls(files, bs=_share(b, world), seed=s.seed, num_workers=s.num_workers, pat=s.pat, presize=s.presize, size=size,
+                            min_scale=s.min_scale, valid_pct=s.valid_pct, breeds=s.breeds, cache=fast, cache_dir=cache_dir, fast_aug=fast)
+    bs = ifnone(s.bs, BS)
+    dls = mk(bs)
     if s.bs is None and (b := auto_bs(len(dls.train_ds))) != BS:
         log(f"batch size {b}: {len(dls.train_ds)} training images are fewer than one batch of {BS}")
-        dls = mk(b)
-    if len(dls.train)==0: raise ValueError(f"{data}: {len(dls.train_ds)} training images, fewer than one batch of {dls.train.bs}")
+        bs,dls = b,mk(b)
+    if len(dls.train_ds) < bs: raise ValueError(f"{data}: {len(dls.train_ds)} training images, fewer than one batch of {bs}")
     if len(dls.valid_ds)==0: raise ValueError(f"{data}: no validation images; raise valid_pct or add images")
-    learn = breed_learner(dls, s.arch, pretrained=s.pretrained, weights=s.weights, precision=s.precision, path=out)
+    learn = breed_learner(dls, s.arch, pretrained=s.pretrained, weights=s.weights, precision=s.precision, path=out,
+                          **({'metrics': whole_error_rate()} if distributed else {}))
     pretrained = learn.pretrained
     if resume: lr,sugg,lr_find_its = run['lr_value'],run['lr_find'],run['lr_find_its_value']
     else:
         lr_find_its = ifnone(s.lr_find_its, default_lr_find_its(len(dls.train)) if _names_suggestion(s.lr) else 0)
-        sugg = find_lr(learn, out/'lr_find.png', num_it=lr_find_its) if lr_find_its else None
-        lr,sugg = _pick_lr(s.lr, sugg, pretrained, s.recipe),sugg and sugg._asdict()
-        _start_run(ck, {'data': given, **s.to_dict(), 'lr_value': lr, 'lr_find': sugg, 'lr_find_its_value': lr_find_its})
+        def _choose_lr():  # rank 0 alone: `lr_find` is not meant for DDP
+            sugg = find_lr(learn, out/'lr_find.png', num_it=lr_find_its) if lr_find_its else None
+            lr,sugg = _pick_lr(s.lr, sugg, pretrained, s.recipe),sugg and sugg._asdict()
+            _start_run(ck, {'data': given, **s.to_dict(), 'lr_value': lr, 'lr_find': sugg, 'lr_find_its_value': lr_find_its})
+            return lr,sugg
+        lr,sugg = from_rank0(_choose_lr)
     t1 = time.time()
     freeze_epochs,epochs = (ifnone(o, dflt) for o,dflt in zip((s.freeze_epochs, s.epochs), default_epochs(pretrained)))
-    fit_breeds(learn, epochs, lr, freeze_epochs, checkpoints=ck if checkpoints or resume else None, resume=resume,
-               keep=keep_checkpoints, recipe=s.recipe)
+    with distributed_ctx(learn) if distributed else contextlib.nullcontext():
+        fit_breeds(learn, epochs, lr, freeze_epochs, checkpoints=ck if checkpoints or resume else None, resume=resume,
+                   keep=keep_checkpoints, recipe=s.recipe)
+    if distributed: stop_distributed()
+    if rank: return None  # only rank 0 writes
     train_s = time.time()-t1
-    res = BreedInterpretation.from_learner(learn).save(out, k=top_losses)
-    save_model_dir(learn, out/'model', pat=s.pat, seed=s.seed, valid_pct=s.valid_pct, breeds=s.breeds and sorted(s.breeds))
-    if onnx: export_onnx(out/'model')
+    vals = getattr(learn.recorder, 'values', None)  # none if nothing was trained (resuming a finished run)
+    last = dict(zip(learn.recorder.metric_names[1:-1], map(float, vals[-1]))) if vals else None
+    with alone():
+        res = BreedInterpretation.from_learner(learn).save(out, k=top_losses)
+        save_model_dir(learn, out/'model', pat=s.pat, seed=s.seed, valid_pct=s.valid_pct, breeds=s.breeds and sorted(s.breeds))
+        if onnx: export_onnx(out/'model')
     metrics = dict(**res, accuracy=1-res['error_rate'], n_train=len(dls.train_ds), vocab=list(dls.vocab),
                    arch=s.arch, pretrained=pretrained, pretrained_from=learn.weights_from, recipe=s.recipe, freeze_epochs=freeze_epochs,
-                   epochs=epochs, size=size, bs=dls.train.bs, lr=lr, precision=learn.precision, lr_find=sugg, lr_find_its=lr_find_its,
-                   resumed=resume, fast_data=fast, onnx=onnx, train_seconds=round(train_s, 2), seconds=round(time.time()-t0, 2), data=str(data))
+                   epochs=epochs, size=size, bs=bs, processes=world, lr=lr, precision=learn.precision, lr_find=sugg, lr_find_its=lr_find_its,
+                   last_epoch=last, resumed=resume, fast_data=fast, onnx=onnx, train_seconds=round(train_s, 2), seconds=round(time.time()-t0, 2),
+                   data=str(data))
     save_json(out/'metrics.json', metrics)
     return metrics
 

@@ -6,7 +6,7 @@ Docs: https://namethatdog.github.io/namethatdog/settings.html.md"""
 
 # %% auto #0
 __all__ = ['PETS_PAT', 'SEED', 'VALID_PCT', 'BS', 'PROGRESS_MIN', 'RECIPES', 'MAX_FILE_MB', 'MAX_FILES', 'SERVE_MAX_PIXELS',
-           'QUEUE', 'UNSURE', 'split_names', 'TrainSettings']
+           'QUEUE', 'UNSURE', 'DIST_TIMEOUT', 'split_names', 'TrainSettings']
 
 # %% ../nbs/00_settings.ipynb #45af748f
 import argparse
@@ -81,3 +81,7 @@ MAX_FILES = 10  # Most files in one request
 SERVE_MAX_PIXELS = 50_000_000  # Largest width × height a server decodes (a 48-megapixel phone photo passes)
 QUEUE = 16  # Most requests a server admits at once (being read, waiting or running); past it, 503 busy
 UNSURE = 0.5  # A top probability below this is shown as "not sure"
+
+
+# %% ../nbs/00_settings.ipynb #d15a0002
+DIST_TIMEOUT = 1800  # Seconds a process of a distributed run waits for the others before the run fails (torch's default)
