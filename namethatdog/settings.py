@@ -82,6 +82,5 @@ SERVE_MAX_PIXELS = 50_000_000  # Largest width × height a server decodes (a 48-
 QUEUE = 16  # Most requests a server admits at once (being read, waiting or running); past it, 503 busy
 UNSURE = 0.5  # A top probability below this is shown as "not sure"
 
-
 # %% ../nbs/00_settings.ipynb #d15a0002
 DIST_TIMEOUT = 1800  # Seconds a process of a distributed run waits for the others before the run fails (torch's default)
