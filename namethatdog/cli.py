@@ -61,14 +61,15 @@ def train(data:str, # Folder of pets-named images, or `pets` for the real datase
           **kwargs, # The run's `TrainSettings`
          ):
     "Train a breed classifier on a folder of pets-named images (checked by the data doctor first)"
-    if distributed and 'WORLD_SIZE' not in os.environ and nproc != 1:  # no launcher started us: start one
+    launched = 'WORLD_SIZE' in os.environ  # `namethatdog.distributed.launched()`, without importing torch for a plain run
+    if distributed and not launched and nproc != 1:  # no launcher started us: start one
         from namethatdog.distributed import launch, DistributedRunError
         args = [a for i,a in enumerate(sys.argv[1:]) if not (a.startswith('--nproc') or sys.argv[i] == '--nproc')]  # torchrun would take --nproc as its own
         try: return launch(['train', *args], nproc)  # rank 0 prints the summary
         except DistributedRunError as e:
             raise DistributedRunError(f"{e}. The complete checkpoints in {Path(out)/'checkpoints'} are kept: add --resume to continue") from None
     from namethatdog.runs import train_pets
-    m = train_pets(data, out, resume=resume, onnx=onnx, distributed=distributed and 'WORLD_SIZE' in os.environ, timeout=timeout, **kwargs)
+    m = train_pets(data, out, resume=resume, onnx=onnx, distributed=distributed and launched, timeout=timeout, **kwargs)
     if m is None: return 0  # a rank other than 0: it writes nothing
     print(f"\nnamethatdog train: {_summary(m)}" + (f" ({m['processes']} processes)" if m['processes'] > 1 else '')
           + f"\nwrote {Path(out)/'model'} and {Path(out)/'metrics.json'}")

@@ -92,7 +92,7 @@ def train_pets(data, # Folder of pets-named images, or 'pets' for the real Oxfor
     "Train a breed classifier on `data` and write the model, plots and `metrics.json` into `out` (None on ranks other than 0)"
     rank,world = start_distributed(timeout) if distributed else (0,1)
     try: return _train_pets(data, Path(out), resume, log if rank==0 else noop, top_losses, checkpoints, keep_checkpoints,
-                            cache_dir, onnx, distributed, TrainSettings(**kwargs))
+                            cache_dir, onnx, distributed, rank, world, TrainSettings(**kwargs))
     except Exception as e:
         if not (distributed and world > 1 and lost_peer(e)) or isinstance(e, DistributedRunError): raise
         raise DistributedRunError(f"process {rank} of {world} lost contact with the others of the run (one died or stopped answering "
@@ -100,10 +100,9 @@ def train_pets(data, # Folder of pets-named images, or 'pets' for the real Oxfor
             f"{Path(out)/'checkpoints'}: run again with --resume to continue") from None
 
 # %% ../nbs/12_runs.ipynb #d15b0003
-def _train_pets(data, out:Path, resume, log, top_losses, checkpoints, keep_checkpoints, cache_dir, onnx, distributed, s):
-    "`train_pets` in this process: rank `rank_distrib()` of `num_distrib()` when `distributed`"
+def _train_pets(data, out:Path, resume, log, top_losses, checkpoints, keep_checkpoints, cache_dir, onnx, distributed, rank, world, s):
+    "`train_pets` in this process, rank `rank` of `world`"
     t0,ck = time.time(),out/'checkpoints'
-    rank,world = (rank_distrib(),num_distrib()) if distributed else (0,1)
     if resume:
         run = _load_run(ck)
         data,s = run['data'],TrainSettings.from_dict(run)

@@ -78,8 +78,9 @@ def read_done(path, # An output file of `predict_to` (.jsonl or .csv)
 
 # %% ../nbs/11c_stream.ipynb #83767ff2
 def _line(r:dict, fmt:str, k:int)->str:
-    "Result `r` as one line of `fmt` ('jsonl' or 'csv', with `k` label columns)"
+    "Result `r` as one line of `fmt` ('jsonl', 'csv' with `k` label columns, or 'text' for people)"
     if fmt == 'jsonl': return json.dumps(r, ensure_ascii=False) + '\n'
+    if fmt == 'text': return f"{r['path']}: " + ', '.join(f"{o['label']} {o['probability']:.3f}" for o in r['top']) + '\n'
     buf = io.StringIO()
     top = [v for o in r.get('top', []) for v in (o['label'], o['probability'])]
     csv.writer(buf, lineterminator='\n').writerow([r['path'], *top, *['']*(2*k-len(top)), r.get('error', '')])
@@ -128,8 +129,7 @@ def predict_to(model_dir, # A model directory
             errors = [(str(f), why) for f,why in batch if why is not None]
             res = p.predict([f for f,why in batch if why is None], top_k=top_k, bs=bs, errors=errors, progress=False)
             lines = res + [dict(path=f, error=why) for f,why in errors]
-            if fmt == 'text': dest.write(''.join(f"{r['path']}: " + ', '.join(f"{o['label']} {o['probability']:.3f}" for o in r['top']) + '\n' for r in res))
-            else: dest.write(''.join(_line(r, fmt, k) for r in (lines if out is not None else res)))
+            dest.write(''.join(_line(r, fmt, k) for r in (lines if out is not None else res)))  # errors go to a file, not to stdout
             dest.flush()
             for f,why in errors:
                 if log: log(f"error: {f}: {why}")
