@@ -13,11 +13,12 @@ import numpy as np
 from PIL import Image
 from fastcore.basics import ifnone
 from .images import ImageError, read_image, read_image_tensor, image_files, crop_box, n_cpus, BROKEN_LINK
+from .answers import Answers, top_labels
 from .settings import BS
 
 # %% auto #0
 __all__ = ['FORMAT', 'FORMAT_VERSION', 'ModelFileError', 'read_meta', 'read_checked', 'resample_taps', 'valid_crop',
-           'valid_resize', 'preprocess', 'image_batches', 'top_labels', 'predict_batches', 'image_paths']
+           'valid_resize', 'preprocess', 'image_batches', 'load_answers', 'predict_batches', 'image_paths']
 
 # %% ../nbs/09b_inference.ipynb #a1eea554
 FORMAT = 'namethatdog-model'
@@ -147,27 +148,32 @@ def image_batches(files, # Image files
             if good: yield [f for f,_ in good], cat([o for _,o in good])
 
 # %% ../nbs/09b_inference.ipynb #4c52a8b0
-def top_labels(probs:np.ndarray, # Probabilities, (images, labels)
-               vocab:list, # The labels
-               k:int=3, # How many per image
-              )->list:
-    "For each row of `probs`, its `k` most probable labels with their probabilities, most probable first"
-    idx = np.argsort(-probs, axis=1, kind='stable')[:, :min(k, len(vocab))]
-    return [[dict(label=vocab[i], probability=round(float(p[i]), 6)) for i in ix] for p,ix in zip(probs, idx)]
+def load_answers(path, # A model directory
+                 meta:dict=None, # Its description, if already read (`read_meta`)
+                )->Answers:
+    "The `Answers` of the model directory `path`: its temperature and, where it has them, its open-set statistics and arrays"
+    from safetensors.numpy import load as np_load
+    path = Path(path)
+    meta = meta if meta is not None else read_meta(path)
+    st = meta.get('openset') or {}
+    if 'file' not in st: return Answers(meta)
+    data = read_checked(path/st['file'], st['sha256'], 'open-set file')
+    try: return Answers(meta, np_load(data))
+    except Exception as e: raise ModelFileError(f"{path/st['file']}: not a readable safetensors file ({e})") from None
 
 # %% ../nbs/09b_inference.ipynb #d9df8d40
 def predict_batches(batches, # (files, batch) pairs, as `image_batches` yields them
-                    probs, # Function from a batch to its probabilities, a float32 array (images, labels)
-                    vocab:list, # The labels
-                    top_k:int=3, # How many per image
+                    outputs, # Function from a batch to (logits, features) arrays; features may be None
+                    answers:Answers, # Turns them into answers (`load_answers`)
+                    top_k:int=3, # How many labels per image
                     total:int=None, # Number of batches, for the progress bar
                     progress:bool=False, # Show a progress bar
                    )->list:
-    "For each file of `batches`, its path and its `top_k` labels from `probs`, most probable first"
+    "For each file of `batches`: its path, its `top_k` labels and whether the model knows it (`Answers`)"
     if progress:
         from fastprogress.fastprogress import progress_bar
         batches = progress_bar(batches, total=total, leave=False)
-    return [dict(path=str(f), top=t) for fs,xb in batches for f,t in zip(fs, top_labels(probs(xb), vocab, top_k))]
+    return [dict(path=str(f), **r) for fs,xb in batches for f,r in zip(fs, answers(*outputs(xb), top_k=top_k))]
 
 # %% ../nbs/09b_inference.ipynb #9469ce9d
 def image_paths(paths)->tuple:

@@ -14,6 +14,7 @@ from fastai.vision.all import *
 from fastai.vision.learner import _add_norm, _timm_norm, _default_meta
 from .files import save_fig
 from .checkpoint import CheckpointCallback, latest_checkpoint, load_checkpoint
+from .heads import linear_head, body_features, imagenet_classifier, pretrained_classifier, fit_probe
 from .settings import RECIPES
 
 # %% auto #0
@@ -172,6 +173,7 @@ def breed_learner(dls:DataLoaders, # From `pets_dls`
                   channels_last:bool=None, # Train in the channels-last memory format (fastai's `ChannelsLast`); None: on CPU
                   metrics=error_rate, # Passed to `vision_learner`
                   opt_func=FusedAdamW, # Optimizer; fastai's `Adam` gives the same steps, more slowly
+                  head:str='fastai', # 'fastai' (pooling, BatchNorm, a hidden layer) or 'linear' (`linear_head`, which can take ImageNet's rows)
                   **kwargs, # Passed to `vision_learner`
                  )->Learner:
     "A `vision_learner` for breeds: architectures by name, local weights files, a clear offline error, BatchNorm kept, mixed precision"
@@ -185,9 +187,16 @@ def breed_learner(dls:DataLoaders, # From `pets_dls`
         raise WeightsUnavailableError(f"Could not download pretrained weights for {arch} ({e.__class__.__name__}: {e}). "
             f"Without a network, give a weights file (weights=PATH, or --weights PATH), place it at {weights_file(arch)}, "
             "or use pretrained=False.") from e
-    learn.weights_from = None
+    if head not in ('fastai', 'linear'): raise ValueError(f"head must be 'fastai' or 'linear', not {head!r}")
+    if head == 'linear':
+        learn.model[1] = linear_head(body_features(learn.model[0]), len(dls.vocab)).to(dls.device)
+        learn.opt = None
+        if pretrained: learn.freeze()
+    learn.weights_from,learn.head_kind,learn.imagenet = None,head,None
     if weights is not None:
-        load_body_weights(learn, a, read_weights(weights), f"{weights} for {arch}")
+        sd = read_weights(weights)
+        load_body_weights(learn, a, sd, f"{weights} for {arch}")
+        learn.imagenet = imagenet_classifier(sd)
         if isinstance(a, str): _timm_norm(dls, learn.model[0].model.pretrained_cfg, True)
         else: _add_norm(dls, model_meta.get(a, _default_meta), True)
         learn.pretrained = True
@@ -195,6 +204,7 @@ def breed_learner(dls:DataLoaders, # From `pets_dls`
         learn.weights_from = dict(file=Path(weights).name, sha256=hashlib.sha256(Path(weights).read_bytes()).hexdigest())
     if bn_freeze: learn.add_cb(BodyBnFreeze())
     if ifnone(channels_last, dls.device.type=='cpu'): learn.add_cb(ChannelsLast())  # faster convolutions on CPU
+    elif pretrained and head == 'linear': learn.imagenet = pretrained_classifier(arch)
     learn.arch_name = arch
     return set_precision(learn, precision)
 
@@ -222,30 +232,30 @@ def find_lr(learn:Learner, # The learner; its weights are restored afterwards
 
 # %% ../nbs/08_learner.ipynb #8d1a120e
 def default_lr(pretrained:bool, recipe:str='fine_tune')->float:
-    "Learning rate used when none is given: from scratch 1e-2; pretrained, the book's 3e-3 for `discriminative`, else fastai's `fine_tune` 2e-3"
-    return (3e-3 if recipe=='discriminative' else 2e-3) if pretrained else 1e-2
+    "Learning rate used when none is given: from scratch 1e-2; pretrained, the book's 3e-3 for `discriminative` and `probe` (for any epochs after the probe), else fastai's `fine_tune` 2e-3"
+    return (2e-3 if recipe=='fine_tune' else 3e-3) if pretrained else 1e-2
 
 # %% ../nbs/08_learner.ipynb #0d25a0b2
 def breed_phases(epochs:int, # Epochs (after the frozen ones)
                  lr:float, # Base learning rate
                  freeze_epochs:int=0, # Epochs with the body frozen
-                 recipe:str='fine_tune', # `fine_tune`'s phases, or the book's `discriminative` recipe
+                 recipe:str='fine_tune', # `fine_tune`'s phases, or the book's `discriminative` recipe (which `probe` follows after its probe)
                 )->list:
     "The one-cycle phases `fit_breeds` runs: frozen then unfrozen as `recipe` says, or one phase on the whole network"
     if recipe not in RECIPES: raise ValueError(f"recipe must be one of {', '.join(RECIPES)}, not {recipe!r}")
-    if not freeze_epochs: return [dict(frozen=False, epochs=epochs, lr_max=lr, kw={})]
+    if not freeze_epochs and recipe != 'probe': return [dict(frozen=False, epochs=epochs, lr_max=lr, kw={})]
     frozen,unfrozen = ((dict(lr_max=slice(lr), kw=dict(pct_start=0.99)), dict(lr_max=slice(lr/200, lr/2), kw=dict(pct_start=0.3, div=5.0)))
                        if recipe=='fine_tune' else (dict(lr_max=lr, kw={}), dict(lr_max=slice(lr/3000, lr/30), kw={})))
     return [p for p in (dict(frozen=True, epochs=freeze_epochs, **frozen), dict(frozen=False, epochs=epochs, **unfrozen)) if p['epochs']]
 
 # %% ../nbs/08_learner.ipynb #d3c37527
-def default_epochs(pretrained:bool)->tuple:
-    "(freeze_epochs, epochs) used when none are given: 3 head epochs with the body frozen if pretrained, else 4 on the whole network"
-    return (3, 0) if pretrained else (0, 4)
+def default_epochs(pretrained:bool, recipe:str='fine_tune')->tuple:
+    "(freeze_epochs, epochs) used when none are given: none after a `probe`; 3 head epochs with the body frozen if pretrained; else 4 on the whole network"
+    return ((0, 0) if recipe=='probe' else (3, 0)) if pretrained else (0, 4)
 
-def default_size(pretrained:bool)->int:
-    "Image size used when none is given: 128 px if pretrained, else the book's 224"
-    return 128 if pretrained else 224
+def default_size(pretrained:bool, recipe:str='fine_tune')->int:
+    "Image size used when none is given: the book's 224 px, but 128 px for the frozen-epoch recipes of a pretrained body"
+    return 128 if pretrained and recipe!='probe' else 224
 
 # %% ../nbs/08_learner.ipynb #17c1f936
 def fit_breeds(learn:Learner,
@@ -255,11 +265,14 @@ def fit_breeds(learn:Learner,
                checkpoints=None, # Folder for a checkpoint after every epoch; None for none
                resume:bool=False, # Continue from the newest checkpoint in `checkpoints`
                keep:int=None, # Keep only the newest `keep` checkpoints; None keeps all
-               recipe:str='fine_tune', # 'fine_tune' or 'discriminative' (see `breed_phases`)
+               recipe:str='fine_tune', # 'fine_tune', 'discriminative' or 'probe' (`fit_probe` first; see `breed_phases`)
+               log=print, # Where the probe's one-line summary goes
+               match:dict=None, # More class -> ImageNet lemma pairs for the probe (`match_imagenet`)
               )->Learner:
-    "Train `learn`: `recipe`'s frozen and unfrozen phases when `freeze_epochs`, else one-cycle on the whole network"
+    "Train `learn`: a linear probe first for `recipe='probe'`, then `recipe`'s frozen and unfrozen phases (or one-cycle on the whole network)"
+    if recipe == 'probe' and not learn.pretrained: recipe = 'discriminative'  # nothing to probe: one phase on the whole network
     lr = ifnone(lr, default_lr(learn.pretrained, recipe))
-    fe,ep = default_epochs(learn.pretrained)
+    fe,ep = default_epochs(learn.pretrained, recipe)
     phases = breed_phases(ifnone(epochs, ep), lr, ifnone(freeze_epochs, fe), recipe)
     start,skip = (0,0),False
     if resume:
@@ -271,11 +284,13 @@ def fit_breeds(learn:Learner,
         load_checkpoint(learn, js, ts)
         start = (js['phase'], js['epoch']+1) if js['epoch']+1 < ph['epochs'] else (js['phase']+1, 0)
         skip = start[1] > 0  # resuming inside a phase: its optimizer state is loaded, do not clear it
+    elif recipe == 'probe' and learn.pretrained: learn.probe_features = fit_probe(learn, match, log=log)
     for i,ph in enumerate(phases[start[0]:], start[0]):
         if not (skip and i==start[0]): learn.freeze() if ph['frozen'] else learn.unfreeze()
         s = start[1] if i==start[0] else 0
         cbs = [CheckpointCallback(checkpoints, i, s, keep=keep)] if checkpoints else []
         learn.fit_one_cycle(ph['epochs'], ph['lr_max'], start_epoch=s, cbs=cbs, **ph['kw'])
+        learn.probe_features = None  # the body or head changed since the probe
     return learn
 
 # %% ../nbs/08_learner.ipynb #056ff900

@@ -17,7 +17,9 @@ from .presize import PresizedCrop
 from .augment import AffineCrop
 from .learner import resolve_arch, check_weights
 from .files import atomic_write_bytes, save_json
-from .inference import FORMAT, FORMAT_VERSION, ModelFileError, read_meta, read_checked
+from .heads import linear_head, body_features, TemperatureCB
+from .answers import Answers
+from .inference import FORMAT, FORMAT_VERSION, ModelFileError, read_meta, read_checked, load_answers
 from .settings import PETS_PAT, SEED, VALID_PCT
 
 # %% auto #0
@@ -44,30 +46,43 @@ def save_model_dir(learn:Learner, # A learner made by `breed_learner`
                    path, # Folder to write (created if needed)
                    **extra, # More JSON-able facts to record, e.g. the label pattern
                   )->Path:
-    "Write `learn`'s weights as safetensors and its description as JSON into `path`, atomically"
+    "Write `learn`'s weights as safetensors, its open-set arrays (if `calibrate` ran) and its description as JSON into `path`, atomically"
+    from safetensors.numpy import save as np_save
     path = Path(path)
     sd = {k: v.detach().cpu().contiguous() for k,v in learn.model.state_dict().items()}
     data = st_save(sd)
+    honest = {}
+    if getattr(learn, 'openset', None) is not None:
+        stats,arrays = learn.openset
+        osd = np_save({k: np.ascontiguousarray(v, dtype=np.float32) for k,v in arrays.items()})
+        atomic_write_bytes(path/'openset.safetensors', osd)
+        honest = dict(temperature=learn.temperature, openset={**stats, 'file': 'openset.safetensors', 'sha256': hashlib.sha256(osd).hexdigest()})
+    if getattr(learn, 'head_init', None): honest['head_init'] = learn.head_init
     meta = dict(format=FORMAT, format_version=FORMAT_VERSION, arch=learn.arch_name, n_out=len(learn.dls.vocab),
-                vocab=[str(o) for o in learn.dls.vocab], pretrained=bool(learn.pretrained),
+                vocab=[str(o) for o in learn.dls.vocab], pretrained=bool(learn.pretrained), head=getattr(learn, 'head_kind', 'fastai'),
                 **preprocessing(learn.dls), weights='model.safetensors',
                 weights_sha256=hashlib.sha256(data).hexdigest(), pretrained_from=getattr(learn, 'weights_from', None),
-                versions=_versions(), **extra)
+                versions=_versions(), **honest, **extra)
     atomic_write_bytes(path/'model.safetensors', data)
     save_json(path/'model.json', meta)
     return path
 
 # %% ../nbs/10_modelfile.ipynb #50b4a9cd
-def create_breed_model(arch:str, n_out:int)->nn.Module:
+def create_breed_model(arch:str, n_out:int,
+                       head:str='fastai', # 'fastai' or 'linear', as `breed_learner` built it
+                      )->nn.Module:
     "The untrained network `breed_learner` builds for `arch` with `n_out` outputs"
     a = resolve_arch(arch)
-    if isinstance(a, str): return create_timm_model(a, n_out, pretrained=False)[0]
-    return create_vision_model(a, n_out, pretrained=False)
+    m = create_timm_model(a, n_out, pretrained=False)[0] if isinstance(a, str) else create_vision_model(a, n_out, pretrained=False)
+    if head == 'linear': m[1] = linear_head(body_features(m[0]), n_out)
+    elif head != 'fastai': raise ModelFileError(f"unknown head {head!r}")
+    return m
 
 # %% ../nbs/10_modelfile.ipynb #107c8ee0
 class BreedModel:
     "A breed classifier loaded from a model directory"
-    def __init__(self, model:nn.Module, meta:dict): self.model,self.meta = model.eval(),meta
+    def __init__(self, model:nn.Module, meta:dict, answers:Answers=None):
+        self.model,self.meta,self.answers = model.eval(),meta,ifnone(answers, Answers(meta))
     @property
     def vocab(self): return self.meta['vocab']
 
@@ -78,12 +93,12 @@ class BreedModel:
         meta = read_meta(path)  # format and labels checked (`namethatdog.inference`)
         wf = path/meta['weights']
         data = read_checked(wf, meta['weights_sha256'], 'weights file')
-        model = create_breed_model(meta['arch'], meta['n_out'])
+        model = create_breed_model(meta['arch'], meta['n_out'], meta.get('head', 'fastai'))
         try: sd = st_load(data)
         except Exception as e: raise ModelFileError(f"{wf}: not a readable safetensors file ({e})") from None
         check_weights(model, sd, f"{wf} ({meta['arch']}, {meta['n_out']} outputs)", err=ModelFileError)
         model.load_state_dict(sd)
-        return cls(model, meta)
+        return cls(model, meta, load_answers(path, meta))
 
 # %% ../nbs/10_modelfile.ipynb #747e5975
 def unsafe_import_fastai_export(pkl, # A fastai `export.pkl`; loading it runs any code inside it
@@ -111,6 +126,7 @@ def learner(self:BreedModel, dls:DataLoaders)->Learner:
     m = self.meta
     if m['normalize'] and not dls.after_batch.fs.filter(risinstance(Normalize)):
         dls.add_tfms([Normalize.from_stats(m['normalize']['mean'], m['normalize']['std'])], 'after_batch')
-    learn = Learner(dls, self.model, loss_func=CrossEntropyLossFlat(), metrics=error_rate)
+    learn = Learner(dls, self.model, loss_func=CrossEntropyLossFlat(), metrics=error_rate,
+                    cbs=[TemperatureCB(m['temperature'])] if m.get('temperature') else None)
     learn.arch_name,learn.pretrained = m['arch'],m['pretrained']
     return learn

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from fastcore.basics import patch, ifnone
 from .images import n_cpus
-from .inference import ModelFileError, read_meta, read_checked, preprocess, image_batches, predict_batches, image_paths
+from .inference import ModelFileError, read_meta, read_checked, preprocess, image_batches, predict_batches, image_paths, load_answers
 from .files import atomic_write_bytes, save_json
 from .settings import BS, PROGRESS_MIN
 
@@ -25,17 +25,23 @@ ONNX_FILE = 'model.onnx'  # The ONNX export's name in a model directory
 def export_onnx(path, # A model directory
                 opset:int=18, # ONNX operator set
                )->Path:
-    "Write `model.onnx` (dynamic batch, the trained height and width) beside the weights of the model directory `path`, and record it in `model.json`"
+    "Write `model.onnx` (outputs: logits and the features the last linear layer reads; dynamic batch) into the model directory `path`, and record it in `model.json`"
     import importlib.util, torch
     from namethatdog.modelfile import BreedModel
+    from namethatdog.heads import split_head
     if importlib.util.find_spec('onnx') is None: raise ImportError('exporting to ONNX needs the onnx package: pip install "namethatdog[onnx]"')
     path = Path(path)
     bm = BreedModel.load(path)
     buf = io.BytesIO()
+    try: feat,lin = split_head(bm.model)
+    except ValueError: feat,lin = bm.model,None  # a network that is not fastai's (body, head): logits alone
+    class _Outputs(torch.nn.Module):
+        def __init__(self): super().__init__(); self.feat,self.lin = feat,lin
+        def forward(self, x): f = self.feat(x); return (self.lin(f),f) if self.lin is not None else f
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter('ignore')  # the TorchScript exporter's deprecation notice, and tracer warnings
-        torch.onnx.export(bm.model, (torch.zeros(1, 3, *bm.meta['size']),), buf, input_names=['input'], output_names=['logits'],
-                          dynamic_axes={'input': {0: 'batch'}, 'logits': {0: 'batch'}}, opset_version=opset, dynamo=False)
+        torch.onnx.export(_Outputs().eval(), (torch.zeros(1, 3, *bm.meta['size']),), buf, input_names=['input'],
+                          output_names=['logits', 'features'][:1 + (lin is not None)], dynamic_axes={k: {0: 'batch'} for k in ('input', 'logits', 'features')}, opset_version=opset, dynamo=False)
     data = buf.getvalue()
     atomic_write_bytes(path/ONNX_FILE, data)
     save_json(path/'model.json', {**bm.meta, 'onnx': dict(file=ONNX_FILE, sha256=hashlib.sha256(data).hexdigest(), opset=opset,
@@ -45,7 +51,9 @@ def export_onnx(path, # A model directory
 # %% ../nbs/11b_onnxengine.ipynb #1028f942
 class OnnxBreedModel:
     "A model directory's ONNX export, run by onnxruntime: neither torch nor fastai"
-    def __init__(self, session, meta:dict): self.session,self.meta = session,meta
+    def __init__(self, session, meta:dict, answers=None):
+        from namethatdog.answers import Answers
+        self.session,self.meta,self.answers = session,meta,ifnone(answers, Answers(meta))
     @property
     def vocab(self): return self.meta['vocab']
 
@@ -64,13 +72,9 @@ class OnnxBreedModel:
         opts.intra_op_num_threads,opts.inter_op_num_threads = threads or n_cpus(),1
         try: session = ort.InferenceSession(data, opts, providers=['CPUExecutionProvider'])
         except Exception as e: raise ModelFileError(f"{path/meta['onnx']['file']}: onnxruntime cannot load it ({e})") from None
-        return cls(session, meta)
+        return cls(session, meta, load_answers(path, meta))
 
 # %% ../nbs/11b_onnxengine.ipynb #b178a1a7
-def _softmax(x:np.ndarray)->np.ndarray:
-    e = np.exp(x - x.max(1, keepdims=True))
-    return e / e.sum(1, keepdims=True)
-
 @patch
 def batches(self:OnnxBreedModel, files, # Image files
             bs:int=BS, # Batch size
@@ -89,10 +93,12 @@ def predict(self:OnnxBreedModel, files, # Image files
             errors:list=None, # If a list, unreadable files go there as (path, reason) and are left out; else they raise
             progress:bool=None, # Progress bar; None: only for `PROGRESS_MIN` files or more
            )->list:
-    "For each readable file, its path and the `top_k` breeds with probabilities"
+    "For each readable file, its path, the `top_k` breeds with calibrated probabilities, and whether the model knows it"
     files = list(files)
-    probs = lambda xb: _softmax(self.session.run(None, {'input': xb})[0].astype(np.float32))
-    return predict_batches(self.batches(files, bs, n_workers, errors), probs, self.vocab, top_k, -(-len(files)//bs),
+    def outputs(xb):
+        o = self.session.run(None, {'input': xb})
+        return o[0].astype(np.float32),(o[1].astype(np.float32) if len(o) > 1 else None)  # an export of an earlier version has no features
+    return predict_batches(self.batches(files, bs, n_workers, errors), outputs, self.answers, top_k, -(-len(files)//bs),
                            ifnone(progress, len(files) >= PROGRESS_MIN))
 
 # %% ../nbs/11b_onnxengine.ipynb #85194eaf

@@ -11,6 +11,7 @@ import numpy as np, torch
 from .data import PetImage, all_valid
 from fastai.vision.all import *
 from .modelfile import BreedModel
+from .heads import split_head
 from .inference import preprocess, image_batches, predict_batches
 from .settings import BS, PROGRESS_MIN
 
@@ -51,10 +52,14 @@ def predict(self:BreedModel, files, # Image files
             errors:list=None, # If a list, unreadable files go there as (path, reason) and are left out; else they raise
             progress:bool=None, # Progress bar; None: only for `PROGRESS_MIN` files or more
            )->list:
-    "For each readable file, its path and the `top_k` breeds with probabilities"
+    "For each readable file, its path, the `top_k` breeds with calibrated probabilities, and whether the model knows it"
     files = list(files)
     model = self.model.to(memory_format=torch.channels_last)
-    probs = lambda xb: torch.softmax(model(xb.as_subclass(Tensor).contiguous(memory_format=torch.channels_last)).float(), dim=1).numpy()
+    try: feat,lin = split_head(model)
+    except ValueError: feat,lin = model,None  # a network that is not fastai's (body, head): logits, no features
+    def outputs(xb):
+        f = feat(xb.as_subclass(Tensor).contiguous(memory_format=torch.channels_last)).float()
+        return (lin(f).float().numpy(),f.numpy()) if lin is not None else (f.numpy(),None)
     with torch.inference_mode():
-        return predict_batches(self.batches(files, bs, n_workers, errors), probs, self.vocab, top_k, -(-len(files)//bs),
+        return predict_batches(self.batches(files, bs, n_workers, errors), outputs, self.answers, top_k, -(-len(files)//bs),
                                ifnone(progress, len(files) >= PROGRESS_MIN))

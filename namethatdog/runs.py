@@ -13,6 +13,7 @@ from .data import *
 from fastai.vision.all import *
 from .doctor import usable_files
 from .learner import *
+from .heads import calibrate
 from .checkpoint import latest_checkpoint
 from .interpret import BreedInterpretation
 from .modelfile import BreedModel, save_model_dir
@@ -69,6 +70,13 @@ def _load_run(ck:Path)->dict:
     return json.loads((ck/'run.json').read_text())
 
 # %% ../nbs/12_runs.ipynb #d15b0001
+def _imagenet_pairs(pairs)->dict|None:
+    "{breed: ImageNet class} from 'breed=class' strings (`--imagenet`)"
+    if not pairs: return None
+    bad = [o for o in pairs if '=' not in o]
+    if bad: raise ValueError(f"--imagenet takes breed=ImageNet class pairs, not {', '.join(map(repr, bad))}")
+    return dict(o.split('=', 1) for o in pairs)
+
 def _share(bs:int, world:int)->int:
     "Each process's batch when `world` processes share a batch of `bs`"
     if bs % world: raise ValueError(f"batch size {bs} cannot be shared evenly by {world} processes: give --bs a multiple of {world}")
@@ -111,7 +119,7 @@ def _train_pets(data, out:Path, resume, log, top_losses, checkpoints, keep_check
     if str(data)=='pets': from_rank0(pets_images)  # rank 0 downloads first; then each rank finds it (or, on another machine, fetches it)
     given,data = str(data),pets_images() if str(data)=='pets' else Path(data)
     files = from_rank0(usable_files, data, s.pat, s.breeds, skip_bad=s.skip_bad, log=log)  # the data doctor runs once
-    fast,size = not s.book_pipeline,ifnone(s.size, default_size(s.pretrained))
+    fast,size = not s.book_pipeline,ifnone(s.size, default_size(s.pretrained, s.recipe))
     mk = lambda b: pets_dls(files, bs=_share(b, world), seed=s.seed, num_workers=s.num_workers, pat=s.pat, presize=s.presize, size=size,
                             min_scale=s.min_scale, valid_pct=s.valid_pct, breeds=s.breeds, cache=fast, cache_dir=cache_dir, fast_aug=fast)
     bs = ifnone(s.bs, BS)
@@ -122,6 +130,7 @@ def _train_pets(data, out:Path, resume, log, top_losses, checkpoints, keep_check
     if len(dls.train_ds) < bs: raise ValueError(f"{data}: {len(dls.train_ds)} training images, fewer than one batch of {bs}")
     if len(dls.valid_ds)==0: raise ValueError(f"{data}: no validation images; raise valid_pct or add images")
     learn = breed_learner(dls, s.arch, pretrained=s.pretrained, weights=s.weights, precision=s.precision, path=out,
+                          head='linear' if s.recipe == 'probe' and s.pretrained else 'fastai',
                           **({'metrics': whole_error_rate()} if distributed else {}))
     pretrained = learn.pretrained
     if resume: lr,sugg,lr_find_its = run['lr_value'],run['lr_find'],run['lr_find_its_value']
@@ -134,23 +143,24 @@ def _train_pets(data, out:Path, resume, log, top_losses, checkpoints, keep_check
             return lr,sugg
         lr,sugg = from_rank0(_choose_lr)
     t1 = time.time()
-    freeze_epochs,epochs = (ifnone(o, dflt) for o,dflt in zip((s.freeze_epochs, s.epochs), default_epochs(pretrained)))
+    freeze_epochs,epochs = (ifnone(o, dflt) for o,dflt in zip((s.freeze_epochs, s.epochs), default_epochs(pretrained, s.recipe)))
     with distributed_ctx(learn) if distributed else contextlib.nullcontext():
         fit_breeds(learn, epochs, lr, freeze_epochs, checkpoints=ck if checkpoints or resume else None, resume=resume,
-                   keep=keep_checkpoints, recipe=s.recipe)
+                   keep=keep_checkpoints, recipe=s.recipe, log=log, match=_imagenet_pairs(s.imagenet))
     if distributed: stop_distributed()
     if rank: return None  # only rank 0 writes
     train_s = time.time()-t1
     vals = getattr(learn.recorder, 'values', None)  # none if nothing was trained (resuming a finished run)
     last = dict(zip(learn.recorder.metric_names[1:-1], map(float, vals[-1]))) if vals else None
     with alone():
+        cal = calibrate(learn, getattr(learn, 'probe_features', None))  # temperature and open-set statistics, on the validation set
         res = BreedInterpretation.from_learner(learn).save(out, k=top_losses)
         save_model_dir(learn, out/'model', pat=s.pat, seed=s.seed, valid_pct=s.valid_pct, breeds=s.breeds and sorted(s.breeds))
         if onnx: export_onnx(out/'model')
     metrics = dict(**res, accuracy=1-res['error_rate'], n_train=len(dls.train_ds), vocab=list(dls.vocab),
                    arch=s.arch, pretrained=pretrained, pretrained_from=learn.weights_from, recipe=s.recipe, freeze_epochs=freeze_epochs,
                    epochs=epochs, size=size, bs=bs, processes=world, lr=lr, precision=learn.precision, lr_find=sugg, lr_find_its=lr_find_its,
-                   last_epoch=last, resumed=resume, fast_data=fast, onnx=onnx, train_seconds=round(train_s, 2), seconds=round(time.time()-t0, 2),
+                   last_epoch=last, calibration=cal, head=learn.head_kind, head_init=getattr(learn, 'head_init', None), resumed=resume, fast_data=fast, onnx=onnx, train_seconds=round(train_s, 2), seconds=round(time.time()-t0, 2),
                    data=str(data))
     save_json(out/'metrics.json', metrics)
     return metrics

@@ -66,7 +66,7 @@ class BreedService:
     "A model directory loaded (no pickle) behind one inference thread and a bounded queue of requests"
     def __init__(self, model, # A model directory, or a `BreedModel`
                  top_k:int=3, # Breeds per photo
-                 unsure:float=UNSURE, # A top probability below this is "not sure"
+                 unsure:float=UNSURE, # A calibrated top probability below this is "not sure" (for a photo the model knows)
                  max_file_mb:float=MAX_FILE_MB, # Largest file, in MB
                  max_files:int=MAX_FILES, # Most files per request
                  max_pixels:int=SERVE_MAX_PIXELS, # Largest width × height
@@ -118,7 +118,7 @@ def answer(self:BreedService, uploads, # (name the client gave, file object), th
         if cam and preds:
             for o,c in zip(preds, self.cam_model.cams([o['path'] for o in preds], targets=[o['top'][0]['label'] for o in preds])):
                 o['image'],o['cam'] = _data_url(c['image']),_data_url(cam_overlay(c['image'], c['cam']))
-    for o in preds: o['path'],o['unsure'] = names[paths[o['path']]],o['top'][0]['probability'] < self.unsure
+    for o in preds: o['path'],o['unsure'] = names[paths[o['path']]],o['known'] and o['top'][0]['probability'] < self.unsure
     return dict(predictions=preds, errors=[dict(path=names[i], error=why) for i,why in sorted(errors)])
 
 # %% ../nbs/22_serve.ipynb #becae5df
@@ -184,6 +184,7 @@ h1{margin:.2rem 0}
 .show-cam .card .view{display:none}
 .card h2{font-size:1.2rem;margin:.4rem 0}
 .card.unsure h2{color:#a60}
+.card.unknown h2{color:#a33}
 .name{font-size:.8rem;color:#666;overflow-wrap:anywhere}
 .row{display:grid;grid-template-columns:8.5rem 1fr 3.5rem;gap:.4rem;align-items:center;font-size:.85rem;margin:.2rem 0}
 .bar{background:#eee;border-radius:4px;height:.8rem;overflow:hidden}
@@ -200,10 +201,11 @@ function el(tag, cls, text) { const e = document.createElement(tag); if (cls) e.
 const pretty = s => s.replaceAll('_', ' ');
 const pct = p => (100*p).toFixed(1) + '%';
 function card(p) {
-  const c = el('article', 'card' + (p.unsure ? ' unsure' : ''));
+  const c = el('article', 'card' + (!p.known ? ' unknown' : p.unsure ? ' unsure' : ''));
   if (p.image) { const v = el('img', 'view'); v.src = p.image; v.alt = 'the photo as the model saw it';
                  const h = el('img', 'cam'); h.src = p.cam; h.alt = 'where the model looked'; c.append(v, h); }
-  const top = p.top[0], h = el('h2', 'breed', p.unsure ? `Not sure: ${pretty(top.label)}?` : pretty(top.label));
+  const top = p.top[0], h = el('h2', 'breed', !p.known ? p.reason.charAt(0).toUpperCase() + p.reason.slice(1)
+                                              : p.unsure ? `Not sure: ${pretty(top.label)}?` : pretty(top.label));
   h.dataset.label = top.label; c.append(h, el('div', 'name', p.path));
   for (const o of p.top) {
     const row = el('div', 'row'), bar = el('span', 'bar'), fill = el('span', 'fill');

@@ -25,7 +25,7 @@ BS = 64  # Batch size of training and inference
 PROGRESS_MIN = 500  # Loops over files show a progress bar from this many files
 
 # %% ../nbs/00_settings.ipynb #dcc7e015
-RECIPES = ('fine_tune', 'discriminative')  # How `fit_breeds` trains a pretrained body (see `breed_phases`)
+RECIPES = ('probe', 'discriminative', 'fine_tune')  # How `fit_breeds` trains a pretrained body (see `breed_phases`)
 
 # %% ../nbs/00_settings.ipynb #c88839d9
 def split_names(names)->list|None:
@@ -40,10 +40,10 @@ class TrainSettings:
         pretrained:Annotated[None, "Start from ImageNet weights", {'action': argparse.BooleanOptionalAction}]=True,
         weights:Path=None, # Local ImageNet weights for the architecture (.safetensors, or a .pth state dict; never a pickle of code)
         epochs:int=None, # Epochs after the frozen ones (default: 0 if pretrained, else 4)
-        freeze_epochs:int=None, # Epochs with the body frozen (default: 3 if pretrained, else 0)
-        recipe:str='discriminative', # discriminative (the book's: one-cycle frozen, then slice(lr/3000, lr/30)) or fine_tune (fastai's phases)
+        freeze_epochs:int=None, # Epochs with the body frozen (default: 0 after a probe, 3 for the other recipes of a pretrained body, else 0)
+        recipe:str='probe', # probe (a linear head from ImageNet's rows, trained at once; then the discriminative phases, if any), discriminative (the book's: one-cycle frozen, then slice(lr/3000, lr/30)) or fine_tune (fastai's phases)
         lr:str=None, # Learning rate, or valley/slide/minimum/steep for that lr_find suggestion (default: 3e-3 if pretrained, 2e-3 for fine_tune, else 1e-2)
-        size:int=None, # Final image size (default: 128 if pretrained, else 224)
+        size:int=None, # Final image size (default: 224, but 128 for the discriminative and fine_tune recipes of a pretrained body)
         presize:int=None, # Item-level resize before augmentation (default: 460 for size 224, in proportion otherwise)
         min_scale:float=0.75, # Smallest share of the presized image a random training crop keeps
         bs:int=None, # Batch size (default: 64, or less when the training images do not fill one batch)
@@ -56,6 +56,7 @@ class TrainSettings:
         lr_find_its:int=None, # lr_find mini-batches (default: no lr_find unless lr names a suggestion; then 100, or two epochs' worth if fewer)
         precision:str='auto', # auto, bf16, fp16 or fp32 (auto: mixed precision on a GPU that has it, else fp32)
         book_pipeline:bool=False, # Decode and presize every photo on every epoch and resample twice, as the book does (slower)
+        imagenet:Annotated[str, "More breed=ImageNet class pairs for the probe's head transplant, e.g. husky='Siberian husky'", {'nargs': '+'}]=None,
     ):
         if recipe not in RECIPES: raise ValueError(f"recipe must be one of {', '.join(RECIPES)}, not {recipe!r}")
         if weights is not None and not pretrained: raise ValueError("weights are pretrained weights: drop --no-pretrained (pretrained=False)")

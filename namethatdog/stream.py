@@ -80,13 +80,14 @@ def read_done(path, # An output file of `predict_to` (.jsonl or .csv)
 def _line(r:dict, fmt:str, k:int)->str:
     "Result `r` as one line of `fmt` ('jsonl', 'csv' with `k` label columns, or 'text' for people)"
     if fmt == 'jsonl': return json.dumps(r, ensure_ascii=False) + '\n'
-    if fmt == 'text': return f"{r['path']}: " + ', '.join(f"{o['label']} {o['probability']:.3f}" for o in r['top']) + '\n'
+    if fmt == 'text': return f"{r['path']}: " + ', '.join(f"{o['label']} {o['probability']:.3f}" for o in r['top']) + (f"  [{r['reason']}]" if not r.get('known', True) else '') + '\n'
     buf = io.StringIO()
     top = [v for o in r.get('top', []) for v in (o['label'], o['probability'])]
-    csv.writer(buf, lineterminator='\n').writerow([r['path'], *top, *['']*(2*k-len(top)), r.get('error', '')])
+    known = {True: 'true', False: 'false'}.get(r.get('known'), '')
+    csv.writer(buf, lineterminator='\n').writerow([r['path'], *top, *['']*(2*k-len(top)), known, r.get('reason', ''), r.get('error', '')])
     return buf.getvalue()
 
-def _header(k:int)->str: return ','.join(['path', *[f'{c}_{i}' for i in range(1, k+1) for c in ('label', 'probability')], 'error']) + '\n'
+def _header(k:int)->str: return ','.join(['path', *[f'{c}_{i}' for i in range(1, k+1) for c in ('label', 'probability')], 'known', 'reason', 'error']) + '\n'
 
 # %% ../nbs/11c_stream.ipynb #02ffbeb0
 def predict_to(model_dir, # A model directory

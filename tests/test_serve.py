@@ -56,7 +56,7 @@ def test_eight_files_at_once(client, uploads, toy_model):
     p = cli('predict', toy_model, *[uploads/n for n in GOOD], '--json')
     assert p.returncode == 0, p.stderr[-2000:]
     want = {Path(o['path']).name: o['top'] for o in map(json.loads, p.stdout.splitlines())}
-    for o in body['predictions']: assert o['top'] == want[o['path']] and o['unsure'] == (o['top'][0]['probability'] < 0.5)
+    for o in body['predictions']: assert o['top'] == want[o['path']] and o['unsure'] == (o['known'] and o['top'][0]['probability'] < 0.5)
 
 def test_each_file_alone(client, uploads):
     for n in GOOD:
@@ -177,8 +177,11 @@ def test_page_in_chromium(big3_model):
         assert page.locator('.card img.view').first.is_visible() and not page.locator('.card img.cam').first.is_visible()
         page.check('#cam-toggle')
         assert page.locator('.card img.cam').first.is_visible() and not page.locator('.card img.view').first.is_visible()
-        page.set_input_files('#files', [str(photo), str(sorted(SHARED.glob('Abyssinian_*.jpg'))[-1])])
-        page.locator('.card h2.breed').nth(1).wait_for(timeout=60_000)
+        pug = sorted(SHARED.glob('pug_*.jpg'))[0]  # a breed the model was not trained on: its card says so
+        page.set_input_files('#files', [str(photo), str(sorted(SHARED.glob('Abyssinian_*.jpg'))[-1]), str(pug)])
+        page.locator('.card h2.breed').nth(2).wait_for(timeout=60_000)
+        unknown = page.locator('.card.unknown h2.breed')
+        assert unknown.count() == 1 and unknown.first.inner_text() == 'Not one of my breeds (looks like: pug)', page.locator('.card h2').all_inner_texts()
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS/'serve-page.png'), full_page=True)
         b.close()
