@@ -53,7 +53,7 @@ def test_predict_folder(demo_run):
     assert r.returncode == 0 and len(r.stdout.splitlines()) == n
     r = cli('predict', out/'model', out/'toy_pets', '--top-k', '2', '--csv', '--bs', '50')
     rows = r.stdout.splitlines()
-    assert r.returncode == 0 and rows[0] == 'path,label_1,probability_1,label_2,probability_2,error' and len(rows) == n + 1
+    assert r.returncode == 0 and rows[0] == 'path,label_1,probability_1,label_2,probability_2,known,reason,error' and len(rows) == n + 1
 
 def test_interpret(demo_run, tmp_path):
     out, _, _ = demo_run

@@ -34,7 +34,8 @@ def test_metrics_on_the_whole_validation_set(two_procs, toy, tmp_path):
     _,valid = hash_splitter(0.2, 42, label_func=pet_label)(list(pet_files(toy)))
     assert m['n_valid'] == len(valid) == 28
     assert m['last_epoch']['error_rate'] == pytest.approx(m['error_rate'], abs=1e-6)  # gathered from both ranks during training
-    assert m['last_epoch']['valid_loss'] == pytest.approx(m['valid_loss'], rel=1e-4)
+    # the final loss is calibrated: the temperature fitted on the validation set can only lower that set's loss
+    assert m['valid_loss'] <= m['last_epoch']['valid_loss'] * (1 + 1e-4)
     i = cli('interpret', out/'model', toy, '--out', tmp_path/'i')
     assert i.returncode == 0, i.stderr[-2000:]
     mi = json.loads((tmp_path/'i'/'metrics.json').read_text())
