@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 from fastcore.basics import patch, ifnone
 from .images import n_cpus
+from .answers import Answers
 from .inference import ModelFileError, read_meta, read_checked, preprocess, image_batches, predict_batches, image_paths, load_answers
 from .files import atomic_write_bytes, save_json
 from .settings import BS, PROGRESS_MIN
@@ -51,8 +52,7 @@ def export_onnx(path, # A model directory
 # %% ../nbs/11b_onnxengine.ipynb #1028f942
 class OnnxBreedModel:
     "A model directory's ONNX export, run by onnxruntime: neither torch nor fastai"
-    def __init__(self, session, meta:dict, answers=None):
-        from namethatdog.answers import Answers
+    def __init__(self, session, meta:dict, answers:Answers=None):
         self.session,self.meta,self.answers = session,meta,ifnone(answers, Answers(meta))
     @property
     def vocab(self): return self.meta['vocab']
