@@ -10,7 +10,7 @@ import re, unicodedata
 import numpy as np, torch, torchvision, timm
 import namethatdog.presize  # fastai comes through it, without the deprecation warning fastai 2.8 raises on import
 from fastai.vision.all import *
-from .answers import PET_CLASSES, KNOWN_QUANTILE, energy, cosine_to_means, softmax
+from .answers import PET_CLASSES, KNOWN_QUANTILE, energy, cosine_to_means, softmax, ece
 
 # %% auto #0
 __all__ = ['IMAGENET_PETS', 'PROBE_STEPS', 'PROBE_LR', 'PROBE_L2SP', 'imagenet_names', 'match_imagenet', 'imagenet_classifier',
@@ -205,7 +205,6 @@ def calibrate(learn:Learner, # A trained learner whose head ends in a linear lay
               quantile:float=KNOWN_QUANTILE, # Share of validation photos below the "known" threshold
              )->dict:
     "Fit the temperature and the open-set statistics of `learn` on its validation set; store them on `learn` and return the figures"
-    from namethatdog.answers import ece
     ftr,ttr = train if train is not None else head_inputs(learn, train_dl(learn))
     fv,tv = head_inputs(learn, learn.dls.valid)
     _,lin = split_head(learn.model)
