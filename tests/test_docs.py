@@ -45,21 +45,28 @@ def modidx():
     from namethatdog._modidx import d
     return d['syms']
 
+def page_of(syms:dict)->str:
+    "A module's page in the site, as nbdev's doclinks name it: `data/data.html`"
+    return next(iter(syms.values()))[0].split('#')[0]
+
+def html_pages(site): return [p for p in sorted(site.rglob('*.html')) if 'search' not in p.relative_to(site).parts]
+
 def test_one_page_per_notebook(site):
-    nbs = [p for p in (ROOT/'nbs').glob('*.ipynb')]
+    nbs = [p for p in (ROOT/'nbs').rglob('*.ipynb') if not any(s.startswith(('.', '_')) for s in p.relative_to(ROOT/'nbs').parts)]
     assert len(nbs) >= 20
     for nb in nbs:
-        # nbdev names a module's page after the module, the others after the notebook without its number
+        # nbdev names a module's page after the module, the others after the notebook without its number, in the notebook's folder
         exp = re.search(r'#\|\s*default_exp\s+(\S+)', '\n'.join(''.join(c['source']) for c in json.loads(nb.read_text())['cells']))
         stem = exp.group(1) if exp else re.sub(r'^\d+_', '', nb.stem)
-        assert (site/f'{stem}.html').exists(), f'{nb.name}: no page {stem}.html'
+        page = (nb.parent.relative_to(ROOT/'nbs')/f'{stem}.html').as_posix()
+        assert (site/page).exists(), f'{nb.name}: no page {page}'
 
 def test_every_exported_name_documented(site, modidx):
     "Each module's page shows every function and class of its `__all__` with its signature, and every constant's definition"
     missing = []
     for mod in modidx:
         m = importlib.import_module(mod)
-        page = site/f"{mod.split('.')[-1]}.html"
+        page = site/page_of(modidx[mod])
         tags = Tags(page.read_text()); ids,code = tags.ids(),'\n'.join(tags.code)
         for name in m.__all__:
             obj = getattr(m, name)
@@ -73,7 +80,7 @@ def test_every_exported_name_documented(site, modidx):
 
 def test_links_between_pages(site):
     "Every link and image of every page points at a file, and at an anchor, that exist"
-    pages = {p.name: Tags(p.read_text()) for p in site.glob('*.html')}
+    pages = {p.relative_to(site).as_posix(): Tags(p.read_text()) for p in html_pages(site)}
     ids = {n: t.ids() for n,t in pages.items()}
     bad = []
     for name,tags in pages.items():
@@ -88,22 +95,23 @@ def test_links_between_pages(site):
     assert not bad, '\n'.join(bad[:30])
 
 def test_cli_reference(site):
-    text = (site/'cli.html').read_text()
+    text = (site/'apps'/'cli.html').read_text()
     from namethatdog.cli import VERBS
     for v in VERBS: assert f'usage: namethatdog {v}' in text, v
 
 def test_plots_are_images(site):
     "The plots the notebooks show are image files the pages link to"
-    imgs = [a['src'] for p in site.glob('*.html') for t,a in Tags(p.read_text()).tags if t == 'img' and a.get('src', '').endswith(('.png', '.jpg'))]
+    imgs = [a['src'] for p in html_pages(site) for t,a in Tags(p.read_text()).tags if t == 'img' and a.get('src', '').endswith(('.png', '.jpg'))]
     assert len(imgs) >= 15, imgs
-    for name in ('chapter5.html', 'interpret.html', 'performance.html', 'chapter6.html'):
+    for name in ('walkthroughs/chapter5.html', 'interpretation/interpret.html', 'measurements/performance.html', 'walkthroughs/chapter6.html'):
         assert any(t == 'img' for t,_ in Tags((site/name).read_text()).tags), f'{name} shows no plot'
 
 def test_search_index(site):
     idx = json.loads((site/'search'/'search_index.json').read_text())
     locs = {d['location'].split('#')[0] for d in idx['docs']}
-    assert {'index.html', 'modelfile.html', 'predict.html', 'runs.html', 'settings.html', 'cli.html', 'chapter5.html'} <= locs
-    assert any(d['location'] == 'modelfile.html#breedmodel.load' for d in idx['docs'])
+    assert {'index.html', 'engines/modelfile.html', 'engines/predict.html', 'apps/runs.html', 'data/settings.html', 'apps/cli.html',
+            'walkthroughs/chapter5.html'} <= locs
+    assert any(d['location'] == 'engines/modelfile.html#breedmodel.load' for d in idx['docs'])
 
 # ---- in a real browser
 
@@ -152,15 +160,16 @@ def test_home_renders(browser_page, site):
 def test_every_page_links_and_images(browser_page, site):
     "Each page loads with no failed request; every image has pixels; every same-site link answers 200"
     page,problems,links = browser_page,[],set()
-    for p in sorted(site.glob('*.html')):
+    for p in html_pages(site):
         if p.name == '404.html': continue
-        status,failed = _open(page, p.name)
-        if status != 200: problems.append(f'{p.name}: HTTP {status}')
-        problems += [f'{p.name}: {f}' for f in failed]
+        name = p.relative_to(site).as_posix()
+        status,failed = _open(page, name)
+        if status != 200: problems.append(f'{name}: HTTP {status}')
+        problems += [f'{name}: {f}' for f in failed]
         broken = page.evaluate("""async () => { const imgs = [...document.images];
             for (const i of imgs) { i.loading = 'eager'; if (!i.complete) await i.decode().catch(() => {}); }
             return imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src); }""")
-        problems += [f'{p.name}: image did not load {s}' for s in broken]
+        problems += [f'{name}: image did not load {s}' for s in broken]
         links |= set(page.evaluate("() => [...document.querySelectorAll('a[href]')].map(a => a.href)"))
     internal = {urldefrag(l)[0] for l in links if l.startswith(page.base)}
     assert len(internal) >= 20
@@ -172,11 +181,11 @@ def test_every_page_links_and_images(browser_page, site):
 def test_api_pages_show_signatures(browser_page, modidx):
     page = browser_page
     for mod,syms in modidx.items():
-        name = mod.split('.')[-1]
-        page.goto(page.base + f'{name}.html')
+        name = page_of(syms)
+        page.goto(page.base + name)
         code = '\n'.join(page.locator('pre code').all_inner_texts())
         for sym in importlib.import_module(mod).__all__:
-            if f'{mod}.{sym}' in syms: assert re.search(rf'\b(def|class) {sym}\b', code), f'{name}.html: no signature of {sym}'
+            if f'{mod}.{sym}' in syms: assert re.search(rf'\b(def|class) {sym}\b', code), f'{name}: no signature of {sym}'
 
 def test_search_and_navigation(browser_page):
     page = browser_page

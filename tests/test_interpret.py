@@ -10,7 +10,7 @@ def test_one_pass_and_agrees_with_fastai(small_learner):
     def counting(self, *a, **k): calls.append(1); return orig(self, *a, **k)
     with patch.object(Learner, 'get_preds', counting):
         interp = BreedInterpretation.from_learner(learn)
-        cm, mc, tl, rep = interp.confusion_matrix(), interp.most_confused(), interp.top_losses(), interp.classification_report()
+        cm, mc, tl, rep = interp.confusion_matrix(), interp.most_confused(), interp.losses_table(), interp.classification_report()
         assert len(calls) == 1
         ci = ClassificationInterpretation.from_learner(learn)
         np.testing.assert_array_equal(cm, ci.confusion_matrix())
@@ -30,7 +30,7 @@ def test_one_pass_and_agrees_with_fastai(small_learner):
 
 def test_top_losses_rows_are_consistent(small_learner):
     interp = BreedInterpretation.from_learner(small_learner)
-    tl = interp.top_losses(5)
+    tl = interp.losses_table(5)
     assert len(tl) == 5 and tl.loss.is_monotonic_decreasing
     for r in tl.itertuples():
         assert r.path.endswith('.jpg') and r.actual == r.path.split('/')[-1].rsplit('_', 1)[0]

@@ -3,7 +3,7 @@ import json, re
 import pytest
 from conftest import ROOT
 
-NBS = sorted((ROOT/'nbs').glob('*.ipynb'))
+NBS = sorted((ROOT/'nbs').rglob('*.ipynb'))
 MACHINE = re.compile(r"(/tmp/|/var/folders/|\btmp[a-z0-9_]{8}\b|namethatdog-tests\.|site-packages|/home/\w|/root/|/Users/\w|/work/|"
                      r"\.venv/|[A-Z]:\\\\Users)")
 FRAME = re.compile(r'\d\d:\d\d<(\d\d:\d\d|\?)')  # a console progress bar's "elapsed<remaining"

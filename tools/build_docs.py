@@ -4,13 +4,14 @@
 
 1. nbdev's own processing (`nbdev-proc-nbs`) writes the notebooks to `_proc/` as Quarto would read them: hidden and
    exported cells dropped, `show_doc` added and run for every exported name, backticked names linked.
-2. Each processed notebook becomes one Markdown page (code, its text, tables and plots as images), and
+2. Each processed notebook becomes one Markdown page (code, its text, tables and plots as images) in the folder the
+   notebook is in (`nbs/data/15_data.ipynb` becomes `data/data.html`, as Quarto and nbdev's doclinks name it), and
    `nbs/sidebar.yml`, the sidebar Quarto uses, becomes the navigation.
 3. MkDocs with the Material theme renders the pages, with search, in strict mode: a link to a page or an anchor that
    does not exist stops the build.
 
 Where Quarto is installed, `nbdev-docs` renders the same notebooks with `nbs/_quarto.yml` instead."""
-import argparse, base64, json, re, shutil
+import argparse, base64, json, os, re, shutil
 from pathlib import Path
 from unittest.mock import patch
 import yaml
@@ -22,6 +23,7 @@ _IMG = {'image/png': 'png', 'image/jpeg': 'jpg', 'image/svg+xml': 'svg'}
 def proc_nbs():
     "nbdev's processing of `nbs/` into `_proc/`, without its attempt to install Quarto (it is not needed for this step)"
     import nbdev.quarto
+    shutil.rmtree(root/'_proc', ignore_errors=True)  # nbdev adds to it: a notebook moved or removed must not leave its old page
     with patch.object(nbdev.quarto, '_ensure_quarto', lambda: None): nbdev.quarto.nbdev_proc_nbs.__wrapped__()  # __wrapped__: the function, not its command-line parser
     return root/'_proc'
 
@@ -50,18 +52,26 @@ def _console(text:str)->str:
     "Stream text as Jupyter shows it: on each line only what follows the last carriage return (progress bars redrawn)"
     return re.sub(r'^.*\r+', '', text, flags=re.M).rstrip()
 
+def page_path(nb_path:Path, proc:Path)->str:
+    "Where a processed notebook's page goes in the site, without suffix: its folder and its output file (`data/data`)"
+    stem = Path(_frontmatter(json.loads(Path(nb_path).read_text()))[0].get('output-file', Path(nb_path).stem + '.html')).stem
+    return (Path(nb_path).parent.relative_to(proc)/stem).as_posix()
+
 class Page:
-    "One processed notebook as a Markdown page; its images go to `<stem>_files/`"
-    def __init__(self, nb_path, pages):
+    "One processed notebook as a Markdown page; its images go to `<stem>_files/` beside it"
+    def __init__(self, nb_path, pages, proc):
         self.nb = json.loads(Path(nb_path).read_text())
         self.meta,self.cells = _frontmatter(self.nb)
-        self.stem = Path(self.meta.get('output-file', Path(nb_path).stem + '.html')).stem
-        self.pages,self.images = pages,{}  # pages: notebook name -> page stem, to rewrite links between pages
+        self.path = page_path(nb_path, proc)
+        self.folder,self.stem = os.path.dirname(self.path),os.path.basename(self.path)
+        self.pages,self.images = pages,{}  # pages: notebook name -> page path, to rewrite links between pages
+
+    def rel(self, path:str)->str: return os.path.relpath(path, self.folder or '.')
 
     def link(self, md:str, site_url:str)->str:
-        "Links to this site's pages made relative (`files.md#save_json`), so MkDocs checks them and they work offline"
-        md = re.sub(re.escape(site_url.rstrip('/')) + r'/([\w-]+)\.html', r'\1.md', md)
-        return re.sub(r'\]\((?:\./)?([\w-]+)\.ipynb', lambda m: f"]({self.pages.get(m.group(1), m.group(1))}.md", md)
+        "Links to this site's pages made relative (`../data/files.md#save_json`), so MkDocs checks them and they work offline"
+        md = re.sub(re.escape(site_url.rstrip('/')) + r'/((?:[\w-]+/)*[\w-]+)\.html', lambda m: self.rel(m.group(1) + '.md'), md)
+        return re.sub(r'\]\((?:\.{0,2}/)*(?:[\w-]+/)*([\w-]+)\.ipynb', lambda m: f"]({self.rel(self.pages.get(m.group(1), m.group(1)) + '.md')}", md)
 
     def output(self, o, n:int)->str:
         "Markdown for one output: Markdown as is, images as files, HTML as a raw block, text fenced"
@@ -103,8 +113,8 @@ def nav(sidebar:dict, pages:dict, titles:dict)->list:
     for o in sidebar:
         if isinstance(o, dict) and 'section' in o: res.append({o['section']: nav(o.get('contents', []), pages, titles)})
         else:
-            stem = pages[Path(o).stem]
-            res.append({titles[stem]: f'{stem}.md'})
+            path = pages[Path(o).stem]
+            res.append({titles[path]: f'{path}.md'})
     return res
 
 def config(cfg, nav_, src:Path, out:Path)->dict:
@@ -134,15 +144,16 @@ def build(out:Path=root/'docs', quiet:bool=False)->Path:
     src = proc/'site'
     if src.exists(): shutil.rmtree(src)
     src.mkdir()
-    nbs = sorted(p for p in proc.glob('*.ipynb'))
-    pages = {p.stem: Path(_frontmatter(json.loads(p.read_text()))[0].get('output-file', p.stem + '.html')).stem for p in nbs}
+    nbs = sorted(p for p in proc.rglob('*.ipynb') if src not in p.parents)
+    pages = {p.stem: page_path(p, proc) for p in nbs}
     site_url = cfg['doc_host'].rstrip('/') + cfg['doc_baseurl']
     titles = {}
     for p in nbs:
-        page = Page(p, pages)
-        (src/f'{page.stem}.md').write_text(page.markdown(site_url))
-        for name,data in page.images.items(): (src/name).parent.mkdir(exist_ok=True); (src/name).write_bytes(data)
-        titles[page.stem] = 'Home' if page.stem == 'index' else page.meta.get('title', page.stem)
+        page = Page(p, pages, proc)
+        (src/f'{page.path}.md').parent.mkdir(parents=True, exist_ok=True)
+        (src/f'{page.path}.md').write_text(page.markdown(site_url))
+        for name,data in page.images.items(): (src/page.folder/name).parent.mkdir(parents=True, exist_ok=True); (src/page.folder/name).write_bytes(data)
+        titles[page.path] = 'Home' if page.path == 'index' else page.meta.get('title', page.stem)
     shutil.copy(root/'nbs'/'styles.css', src/'styles.css')
     sidebar = yaml.safe_load((root/'nbs'/'sidebar.yml').read_text())['website']['sidebar']['contents']
     yml = proc/'mkdocs.yml'
@@ -161,4 +172,4 @@ if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--out', default=str(root/'docs'), help='folder for the site (replaced)')
     out = build(Path(ap.parse_args().out))
-    print(f"docs site: {out}/index.html ({len(list(out.glob('*.html')))} pages)")
+    print(f"docs site: {out}/index.html ({len([p for p in out.rglob('*.html') if 'search' not in p.parts])} pages)")
