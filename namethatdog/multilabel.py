@@ -109,10 +109,17 @@ def threshold_sweep(probs:Tensor, # Predicted probabilities, (items, labels)
     return pd.DataFrame(dict(thresh=threshs, accuracy=[accuracy_multi(probs, targs, thresh=t, sigmoid=False).item() for t in threshs]))
 
 # %% ../nbs/tasks/51_multilabel.ipynb #d1ee539d
-def best_threshold(sweep:pd.DataFrame)->float:
-    "The threshold of `sweep` with the highest accuracy (the middle one of ties)"
-    best = sweep[sweep.accuracy == sweep.accuracy.max()].thresh.tolist()
-    return float(best[len(best)//2])
+def best_threshold(sweep:pd.DataFrame,
+                   tol:float=0.005, # Accuracies within `tol` of the best count as the best
+                  )->float:
+    "The middle threshold of the widest run of thresholds whose accuracy is within `tol` of the best: a plateau, not a lone peak"
+    ok = (sweep.accuracy >= sweep.accuracy.max() - tol).tolist()
+    runs,run = [],[]
+    for i,o in enumerate(ok + [False]):
+        if o: run.append(i)
+        elif run: runs.append(run); run = []
+    best = max(runs, key=len)
+    return float(sweep.thresh.iloc[best[len(best)//2]])
 
 # %% ../nbs/tasks/51_multilabel.ipynb #f4d794ae
 class MultiLabelInterpretation(OnePassInterpretation):

@@ -18,7 +18,7 @@ from .settings import BS, SEED, VALID_PCT
 
 # %% auto #0
 __all__ = ['toy_markers', 'point_table', 'point_block', 'point_dls', 'point_error', 'point_learner', 'show_points', 'biwi_frame',
-           'biwi_head_pose']
+           'biwi_head_pose', 'toy_biwi']
 
 # %% ../nbs/tasks/52_regression.ipynb #c1824b30
 def toy_markers(dest, # Folder to create: `images/` and `points.csv`
@@ -139,3 +139,25 @@ def biwi_frame(path:Path)->pd.DataFrame:
 def biwi_head_pose()->Path:
     "Path of BIWI head pose (the book's version), downloaded with `untar_data` on first use"
     return fastai_dataset(URLs.BIWI_HEAD_POSE, 'BIWI head pose')
+
+# %% ../nbs/tasks/52_regression.ipynb #b4b4866c
+def toy_biwi(dest, # Folder to create, laid out as BIWI head pose
+             persons=('01', '02', '03', '04', '13'), # One folder each; the book validates on person 13
+             n:int=60, # Frames per person
+             size=(80, 60), # (width, height) of a frame
+             seed:int=0,
+            )->Path:
+    "A BIWI-shaped folder: `01/rgb.cal`, and per person frames `frame_NNNNN_rgb.jpg` with a marker where `_pose.txt` projects"
+    dest,rng,(w,h) = Path(dest),np.random.default_rng(seed),size
+    f,r = w*1.25,min(w,h)/10  # focal length in pixels; the marker's radius
+    for p in persons:
+        (dest/p).mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            im = Image.fromarray(rng.normal(110, 25, (h,w,3)).clip(0, 255).astype(np.uint8))
+            u,v = rng.uniform(r, w-r),rng.uniform(r, h-r)
+            ImageDraw.Draw(im).ellipse([u-r, v-r, u+r, v+r], fill=(250,220,60))
+            im.save(dest/p/f'frame_{i:05d}_rgb.jpg', quality=92)
+            z = 1000.
+            (dest/p/f'frame_{i:05d}_pose.txt').write_text(f"1 0 0\n0 1 0\n0 0 1\n\n{(u-w/2)*z/f} {(v-h/2)*z/f} {z}\n")
+    (dest/persons[0]/'rgb.cal').write_text(f"{f} 0 {w/2}\n0 {f} {h/2}\n0 0 1\n\n0 0 0 0\n\n1 0 0\n0 1 0\n0 0 1\n\n0 0 0\n")
+    return dest

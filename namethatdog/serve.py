@@ -6,7 +6,7 @@ Docs: https://namethatdog.github.io/namethatdog/apps/serve.html.md"""
 
 # %% ../nbs/apps/62_serve.ipynb #4f96cfab
 from __future__ import annotations
-import asyncio, base64, io, secrets, shutil, tempfile
+import asyncio, base64, contextlib, io, secrets, shutil, socket, tempfile, threading, time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from PIL import Image
@@ -23,7 +23,8 @@ from .onnxengine import load_predictor
 from .settings import MAX_FILE_MB, MAX_FILES, SERVE_MAX_PIXELS, QUEUE, UNSURE
 
 # %% auto #0
-__all__ = ['CSS', 'JS', 'UploadTooLarge', 'capped', 'UploadParser', 'BreedService', 'breed_app', 'page', 'run_server']
+__all__ = ['UploadTooLarge', 'capped', 'UploadParser', 'BreedService', 'breed_app', 'page', 'run_server', 'serving', 'chromium',
+           'page_screenshot']
 
 # %% ../nbs/apps/62_serve.ipynb #8ae74d90
 class UploadTooLarge(ValueError):
@@ -166,7 +167,8 @@ def breed_app(model, # A model directory, or a `BreedModel`
     return app
 
 # %% ../nbs/apps/62_serve.ipynb #8b160d59
-CSS = """
+# The page's style: in the source, not shown on this page
+_CSS = """
 body{font-family:system-ui,sans-serif;margin:0;background:#f6f5f2;color:#222}
 main{max-width:60rem;margin:auto;padding:1rem}
 h1{margin:.2rem 0}
@@ -195,7 +197,8 @@ h1{margin:.2rem 0}
 """
 
 # %% ../nbs/apps/62_serve.ipynb #2bc05b31
-JS = """
+# The page's script: it sends the photos to /api/predict and draws the answers into cards
+_JS = """
 const $ = id => document.getElementById(id);
 function el(tag, cls, text) { const e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; }
 const pretty = s => s.replaceAll('_', ' ');
@@ -240,7 +243,7 @@ def page(svc:BreedService)->Html:
     "The page: a drop zone, the phone's camera, the heatmap toggle, and the cards the script draws"
     n = len(svc.bm.vocab)
     return Html(Head(Meta(charset='utf-8'), Meta(name='viewport', content='width=device-width, initial-scale=1'),
-                     Title('Name that dog'), Style(CSS)),
+                     Title('Name that dog'), Style(_CSS)),
                 Body(Main(Header(H1('Name that dog'), P(f"Which of {n} breeds is in your photo?")),
                           Label(Input(type='file', id='files', accept='image/*', multiple=True),
                                 'Drop photos here, or click to pick them', Div(Small(
@@ -248,7 +251,7 @@ def page(svc:BreedService)->Html:
                           Div(Label(Input(type='file', id='camera', accept='image/*', capture='environment'), 'Take a photo', cls='camera'),
                               Label(Input(type='checkbox', id='cam-toggle'), ' Show where the model looked'), cls='controls'),
                           Div(id='status', role='status'), Div(id='results')),
-                     Script(JS)))
+                     Script(_JS)))
 
 # %% ../nbs/apps/62_serve.ipynb #35cab689
 def run_server(model, # A model directory
@@ -262,3 +265,47 @@ def run_server(model, # A model directory
     svc = app.state.service
     print(f"namethatdog serve: {svc.bm.meta['arch']}, {len(svc.bm.vocab)} breeds, {svc.engine} engine, on http://{host}:{port}/")
     uvicorn.run(app, host=host, port=port, log_level='warning')
+
+# %% ../nbs/apps/62_serve.ipynb #89e0cccf
+@contextlib.contextmanager
+def serving(app, # An ASGI app, e.g. `breed_app(model)`
+           ):
+    "`app` served by uvicorn on a free loopback port, in a thread, while the block runs: yields its URL"
+    import uvicorn
+    sock = socket.socket(); sock.bind(('127.0.0.1', 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level='warning'))
+    t = threading.Thread(target=server.run, kwargs=dict(sockets=[sock]), daemon=True)
+    t.start()
+    while not server.started: time.sleep(0.05)
+    try: yield f'http://127.0.0.1:{sock.getsockname()[1]}/'
+    finally:
+        server.should_exit = True; t.join(10); sock.close()
+
+_CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+                 '--disable-component-update', '--disable-sync']  # headless Chromium that makes no request of its own
+
+def chromium()->str|None:
+    "A Chromium on the PATH (Debian's `chromium`, or Chrome), or None"
+    return next((p for p in map(shutil.which, ('chromium', 'chromium-browser', 'google-chrome')) if p), None)
+
+def page_screenshot(model, # A model directory, or a `BreedModel`
+                    photos, # Image files to choose on the page
+                    cam:bool=False, # Tick "Show where the model looked"
+                    size=(1000, 760), # Width and height of the window
+                   )->bytes:
+    "A PNG of the page in headless Chromium after `photos` were chosen on it (needs `playwright` and a Chromium)"
+    if chromium() is None: raise FileNotFoundError("no Chromium on the PATH (Debian: apt-get install chromium)")
+    with ThreadPoolExecutor(1) as ex: return ex.submit(_screenshot, model, photos, cam, size).result()  # Playwright's sync API needs a thread with no event loop (a notebook's has one)
+
+def _screenshot(model, photos, cam, size):
+    from playwright.sync_api import sync_playwright
+    with serving(breed_app(model)) as url, sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium(), args=_CHROMIUM_ARGS)
+        try:
+            page = b.new_page(viewport=dict(width=size[0], height=size[1]))
+            page.goto(url); page.wait_for_load_state('networkidle')
+            page.set_input_files('#files', [str(o) for o in photos])
+            page.locator('.card').nth(len(photos)-1).wait_for(timeout=60_000)
+            if cam: page.check('#cam-toggle')
+            return page.screenshot(full_page=True)
+        finally: b.close()

@@ -57,6 +57,9 @@ def test_datablock_as_typed(pets, toy, dls):
 def test_first_model_and_predictions(dls):
     learn = vision_learner(dls, resnet18, pretrained=False, metrics=error_rate)
     with learn.no_bar(), learn.no_logging(): learn.fine_tune(1)
+    label,idx,probs = learn.predict(dls.valid_ds.items[0])  # chapter 2's call, on a file
+    assert label in dls.vocab and abs(float(probs.sum()) - 1) < 1e-5
+    with learn.no_bar(): learn.show_results(max_n=3)
     x,y = dls.one_batch()
     preds,_ = learn.get_preds(dl=[(x,y)])
     assert len(preds[0]) == len(dls.vocab) and abs(float(preds[0].sum()) - 1) < 1e-5
@@ -138,7 +141,7 @@ def test_regression_as_typed(tmp_path):
     biwi = point_block(get_y=lambda r: tensor([[r['x'], r['y']]]).float(), splitter=ColSplitter('is_valid'),
                        batch_tfms=aug_transforms(size=(48,64)) + [Normalize.from_stats(*imagenet_stats)])
     dls = biwi.dataloaders(path, bs=8, num_workers=0)
-    xb,yb = dls.one_batch()
+    xb,yb = dls.valid.one_batch()  # no augmentation: every point inside the picture
     assert xb.shape[-2:] == (48,64) and yb.shape == (8,1,2) and yb.abs().max() <= 1
     dls.show_batch(max_n=9, figsize=(8,6))
     learn = point_learner(dls, pretrained=False, y_range=(-1,1))

@@ -94,6 +94,16 @@ def test_links_between_pages(site):
             elif frag and target.endswith('.html') and frag not in ids.get(target, set()): bad.append(f'{name}: {ref} (no anchor)')
     assert not bad, '\n'.join(bad[:30])
 
+def test_lists_render_as_lists(site):
+    "A Markdown list right after a paragraph's line (as the notebooks write them) is a list on the page, not a run-on paragraph"
+    sys.path.insert(0, str(ROOT/'tools'))
+    from build_docs import blank_before_lists
+    assert blank_before_lists('Text:\n- a\n- b\n  more\n- c') == 'Text:\n\n- a\n- b\n  more\n- c'
+    assert blank_before_lists('```sh\nx\n- not a list\n```') == '```sh\nx\n- not a list\n```'
+    runon = re.compile(r'<p>(?:(?!</p>).)*?\n(?:[-*+]|\d+\.) ', re.S)
+    bad = [p.relative_to(site).as_posix() for p in html_pages(site) if runon.search(re.sub(r'<(pre|code)\b.*?</\1>', '', p.read_text(), flags=re.S))]
+    assert not bad, f'pages with a list run into a paragraph: {bad}'
+
 def test_cli_reference(site):
     text = (site/'apps'/'cli.html').read_text()
     from namethatdog.cli import VERBS
@@ -203,3 +213,19 @@ def test_search_and_navigation(browser_page):
     page.wait_for_load_state('networkidle')
     assert page.url.endswith('chapter5.html')
     assert page.locator('h1').first.inner_text().rstrip('¶').strip() == 'Chapter 5 with namethatdog'
+
+def test_walkthrough_plots_in_the_browser(browser_page, site):
+    "Every plot of both walkthroughs loads in Chromium; each is kept as a screenshot in `artifacts/walkthroughs/`"
+    page,out = browser_page,ARTIFACTS/'walkthroughs'
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ('walkthroughs/chapter5.html', 'walkthroughs/chapter6.html'):
+        status,failed = _open(page, name)
+        assert status == 200 and not failed, failed
+        imgs = page.locator('article img')
+        assert imgs.count() >= 3, f'{name}: {imgs.count()} plots'
+        for i in range(imgs.count()):
+            img = imgs.nth(i)
+            img.scroll_into_view_if_needed()
+            assert img.evaluate('i => i.complete && i.naturalWidth > 0'), f'{name}: plot {i+1} did not load'
+            img.screenshot(path=str(out/f'{Path(name).stem}-plot{i+1:02d}.png'))
+    assert len(list(out.glob('chapter5-plot*.png'))) >= 3

@@ -114,3 +114,14 @@ def test_fastai_export_is_only_unpickled_behind_the_opt_in(tmp_path):
     with pytest.raises(ValueError, match='refusing to unpickle'):
         unsafe_import_fastai_export(tmp_path/'export.pkl', tmp_path/'m', 'resnet18')
     assert not marker.exists() and not (tmp_path/'m').exists()
+
+def test_planted_weights_pickle_is_refused_and_never_run(tmp_path):
+    "A weights file whose unpickling would run code: `read_weights` refuses it, and the code never runs"
+    import torch
+    from namethatdog.learner import read_weights, WeightsFileError
+    marker = tmp_path/'pwned'
+    class Planted:
+        def __reduce__(self): return (os.system, (f'touch {marker}',))
+    torch.save({'a.weight': Planted()}, tmp_path/'evil.pth')
+    with pytest.raises(WeightsFileError, match='refused'): read_weights(tmp_path/'evil.pth')
+    assert not marker.exists()

@@ -110,18 +110,7 @@ def test_uploads_never_written_under_their_names(client, uploads, app, monkeypat
     assert [p.name for p in seen] == ['upload-0', 'upload-1'] and all(p.parent.parent == Path(tempfile.gettempdir()) for p in seen)
     assert set(os.listdir(tempfile.gettempdir())) == before  # and removed after the answer
 
-@contextlib.contextmanager
-def serving(app):
-    "`app` served by uvicorn on a free loopback port, in a thread: yields its URL"
-    import uvicorn
-    sock = socket.socket(); sock.bind(('127.0.0.1', 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level='warning'))
-    t = threading.Thread(target=server.run, kwargs=dict(sockets=[sock]), daemon=True)
-    t.start()
-    while not server.started: time.sleep(0.05)
-    try: yield f'http://127.0.0.1:{sock.getsockname()[1]}/'
-    finally:
-        server.should_exit = True; t.join(10); sock.close()
+from namethatdog.serve import serving  # `breed_app` on a free loopback port, in a thread
 
 def _load(url, photo:bytes, clients=8, n=200):
     "`n` requests from `clients` concurrent clients: (status codes, latencies in s, requests/s)"

@@ -48,6 +48,17 @@ def _fence(text, lang=''):
 
 def _text(x): return ''.join(x) if isinstance(x, list) else x
 
+_ITEM = re.compile(r'\s*([-*+]|\d+\.)\s')
+
+def blank_before_lists(md:str)->str:
+    "A blank line before a list that follows a paragraph's line: Pandoc (Quarto) starts a list there, Python-Markdown only after a blank line"
+    out,fenced,prev = [],False,''
+    for l in md.split('\n'):
+        if l.lstrip().startswith(('```', '~~~')): fenced = not fenced
+        elif not fenced and _ITEM.match(l) and prev.strip() and not _ITEM.match(prev) and not prev.startswith((' ', '\t', '|', '>')): out.append('')
+        out.append(l); prev = l
+    return '\n'.join(out)
+
 def _console(text:str)->str:
     "Stream text as Jupyter shows it: on each line only what follows the last carriage return (progress bars redrawn)"
     return re.sub(r'^.*\r+', '', text, flags=re.M).rstrip()
@@ -97,7 +108,7 @@ class Page:
         n = 0
         for c in self.cells:
             src = _text(c['source'])
-            if c['cell_type'] == 'markdown': parts.append(src); continue
+            if c['cell_type'] == 'markdown': parts.append(blank_before_lists(src)); continue
             if c['cell_type'] != 'code' or not src.strip(): continue
             d = _directives(src)
             if d.get('include') == 'false': continue
