@@ -11,7 +11,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from fastcore.basics import ifnone
 from .data import DatasetUnavailableError, pets_images, pet_files, select_breeds, toy_pets
-from .learner import WeightsUnavailableError, weights_file, lite0_weights
+from .learner import weights_file, lite0_weights
 from .multilabel import pascal_2007, toy_multilabel
 from .regression import biwi_head_pose, toy_biwi
 
