@@ -17,7 +17,7 @@ from .doctor import Problem
 from .settings import PETS_PAT
 
 # %% auto #0
-__all__ = ['LAYOUTS', 'Layout', 'detect_layout']
+__all__ = ['LAYOUTS', 'Layout', 'detect_layout', 'LabelOf', 'layout_dls']
 
 # %% ../nbs/data/17_layouts.ipynb #b23ef49a
 LAYOUTS = ('names', 'folders', 'train_valid', 'csv')  # What `detect_layout` reads
@@ -128,3 +128,21 @@ def detect_layout(data, # The folder of photos
         except LabelError as e: problems.append(Problem(str(f), 'name', str(e).split(': ', 1)[1]))
     good = [f for f in files if str(f) not in {p.path for p in problems}]
     return Layout('names', root, good, labs, None, problems)
+
+# %% ../nbs/data/17_layouts.ipynb #fb002aab
+class LabelOf:
+    "Getter: the label a layout gives a file (a picklable lookup, for `DataLoader` workers)"
+    def __init__(self, layout:Layout): self.d = {str(f): l for f,l in zip(layout.files, layout.labels)}
+    def __call__(self, f): return self.d[str(f)]
+
+def layout_dls(layout:Layout, # From `detect_layout`, after the doctor
+               bs:int=64, seed:int=42, num_workers:int=None,
+               **kwargs, # Passed to `pets_block` (`size`, `presize`, `valid_pct`...)
+              ):
+    "Seeded `DataLoaders` of `pets_block` over the layout's files, with its labels and, if it has one, its split"
+    from fastai.vision.all import IndexSplitter, noop, set_seed
+    from namethatdog.data import pets_block
+    if layout.valid is not None: kwargs.setdefault('splitter', IndexSplitter([i for i,v in enumerate(layout.valid) if v]))
+    set_seed(seed, reproducible=True)
+    dl_kw = {} if num_workers is None else dict(num_workers=num_workers)
+    return pets_block(seed=seed, get_y=LabelOf(layout), get_items=noop, **kwargs).dataloaders(list(layout.files), bs=bs, **dl_kw)
