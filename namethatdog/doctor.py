@@ -40,6 +40,14 @@ KINDS = {  # kind: (tag in the table, what n files of that kind are, for n == 1 
     'name':  ('bad name', 'bad file name', 'bad file names'),
     'case':  ('case clash', 'file of a breed spelled two ways', 'files of breeds spelled two ways'),
     'few':   ('too few', 'file of a breed with too few images', 'files of breeds with too few images'),
+    # the layouts of your own photos (`namethatdog.layouts`)
+    'loose': ('loose', 'photo beside the class folders', 'photos beside the class folders'),
+    'nested': ('too deep', 'photo in a folder inside a class folder', 'photos in folders inside class folders'),
+    'empty': ('empty', 'class folder with no photo', 'class folders with no photo'),
+    'missing': ('missing', 'CSV row naming no file', 'CSV rows naming no file'),
+    'unlisted': ('unlisted', 'photo the CSV does not name', 'photos the CSV does not name'),
+    'conflict': ('two labels', 'file labelled twice, differently', 'files labelled twice, differently'),
+    'nolabel': ('no label', 'CSV row with no label', 'CSV rows with no label'),
 }
 
 # %% ../nbs/data/16_doctor.ipynb #ec0a73af

@@ -17,7 +17,7 @@ from .doctor import Problem
 from .settings import PETS_PAT
 
 # %% auto #0
-__all__ = ['LAYOUTS', 'Layout', 'detect_layout', 'LabelOf', 'layout_dls']
+__all__ = ['LAYOUTS', 'Layout', 'detect_layout', 'LabelOf', 'layout_dls', 'scan_layout']
 
 # %% ../nbs/data/17_layouts.ipynb #b23ef49a
 LAYOUTS = ('names', 'folders', 'train_valid', 'csv')  # What `detect_layout` reads
@@ -146,3 +146,24 @@ def layout_dls(layout:Layout, # From `detect_layout`, after the doctor
     set_seed(seed, reproducible=True)
     dl_kw = {} if num_workers is None else dict(num_workers=num_workers)
     return pets_block(seed=seed, get_y=LabelOf(layout), get_items=noop, **kwargs).dataloaders(list(layout.files), bs=bs, **dl_kw)
+
+# %% ../nbs/data/17_layouts.ipynb #e51fbf56
+def scan_layout(layout:Layout, # From `detect_layout`
+                min_images:int=2, # Fewest usable photos a class needs
+                n_workers:int=None, # Decoding threads; None for one per CPU
+                progress:bool=None, # Progress bar; None: only on large folders
+               ):
+    "The doctor's report on a layout: its problems, unreadable photos and too-small classes"
+    import time
+    from namethatdog.doctor import DoctorReport
+    from namethatdog.images import check_images
+    t0 = time.time()
+    labels = dict(zip(layout.files, layout.labels))
+    bad = check_images(list(labels), n_workers=n_workers, progress=progress)
+    problems = list(layout.problems) + [Problem(str(f), 'image', r) for f,r in bad.items()]
+    labels = {f:l for f,l in labels.items() if f not in bad}
+    n = Counter(labels.values())
+    problems += [Problem(str(f), 'few', f"only {n[l]} usable photo{'s'*(n[l]!=1)} of class {l!r}; at least {min_images} are "
+                         "needed, to train on and to validate") for f,l in labels.items() if n[l] < min_images]
+    labels = {f:l for f,l in labels.items() if n[l] >= min_images}
+    return DoctorReport(str(layout.root), sorted(labels), labels, sorted(problems), Counter(), time.time()-t0)
