@@ -130,7 +130,7 @@ def load_body_weights(learn:Learner, # A learner from `vision_learner`
 # %% ../nbs/training/24_learner.ipynb #5bc41f26
 def auto_precision()->str:
     "'bf16' or 'fp16' on a CUDA GPU (bf16 where supported), 'fp32' otherwise"
-    if not torch.cuda.is_available(): return 'fp32'
+    if not on_gpu(): return 'fp32'
     return 'bf16' if torch.cuda.is_bf16_supported() else 'fp16'
 
 # %% ../nbs/training/24_learner.ipynb #9cd3cc48

@@ -23,8 +23,8 @@ from .onnxengine import load_predictor
 from .settings import MAX_FILE_MB, MAX_FILES, SERVE_MAX_PIXELS, QUEUE, UNSURE
 
 # %% auto #0
-__all__ = ['UploadTooLarge', 'capped', 'UploadParser', 'BreedService', 'breed_app', 'page', 'run_server', 'serving', 'chromium',
-           'page_screenshot']
+__all__ = ['CHROMIUM_ARGS', 'UploadTooLarge', 'capped', 'UploadParser', 'BreedService', 'breed_app', 'page', 'run_server',
+           'serving', 'chromium', 'page_screenshot']
 
 # %% ../nbs/apps/62_serve.ipynb #8ae74d90
 class UploadTooLarge(ValueError):
@@ -266,6 +266,10 @@ def run_server(model, # A model directory
     print(f"namethatdog serve: {svc.bm.meta['arch']}, {len(svc.bm.vocab)} breeds, {svc.engine} engine, on http://{host}:{port}/")
     uvicorn.run(app, host=host, port=port, log_level='warning')
 
+# %% ../nbs/apps/62_serve.ipynb #23d30356
+CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+                 '--disable-component-update', '--disable-sync']  # headless Chromium that makes no request of its own
+
 # %% ../nbs/apps/62_serve.ipynb #89e0cccf
 @contextlib.contextmanager
 def serving(app, # An ASGI app, e.g. `breed_app(model)`
@@ -280,9 +284,6 @@ def serving(app, # An ASGI app, e.g. `breed_app(model)`
     try: yield f'http://127.0.0.1:{sock.getsockname()[1]}/'
     finally:
         server.should_exit = True; t.join(10); sock.close()
-
-_CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-                 '--disable-component-update', '--disable-sync']  # headless Chromium that makes no request of its own
 
 def chromium()->str|None:
     "A Chromium on the PATH (Debian's `chromium`, or Chrome), or None"
@@ -300,7 +301,7 @@ def page_screenshot(model, # A model directory, or a `BreedModel`
 def _screenshot(model, photos, cam, size):
     from playwright.sync_api import sync_playwright
     with serving(breed_app(model)) as url, sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium(), args=_CHROMIUM_ARGS)
+        b = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
         try:
             page = b.new_page(viewport=dict(width=size[0], height=size[1]))
             page.goto(url); page.wait_for_load_state('networkidle')

@@ -11,12 +11,10 @@ from urllib.parse import urljoin, urldefrag, urlparse
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = next((p for p in map(shutil.which, ('chromium', 'chromium-browser', 'google-chrome')) if p), None)
+from namethatdog.serve import chromium, CHROMIUM_ARGS  # the headless Chromium the library's screenshots use
+CHROMIUM = chromium()
 REQUIRE_BROWSER = os.environ.get('NAMETHATDOG_REQUIRE_BROWSER') == '1'
 ARTIFACTS = Path(os.environ.get('NAMETHATDOG_ARTIFACTS', ROOT/'artifacts'))
-# Chromium on a machine with no network: no background connections, a fresh profile (playwright makes one)
-CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-                 '--disable-component-update', '--disable-sync']
 
 class Tags(HTMLParser):
     "Every tag's attributes, and the text of code blocks"
