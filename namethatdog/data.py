@@ -200,8 +200,8 @@ def select_breeds(files, # Image paths
                   pat:str=PETS_PAT, # Regex whose first group is the breed
                  )->L:
     "The `files` whose breed is in `breeds`, raising `ValueError` naming any breed without a file"
-    labels = label_files(files, pat)
     if breeds is None: return L(files)
+    labels = label_files(files, pat)
     missing = sorted(set(breeds) - set(labels))
     if missing: raise ValueError(f"no images of breed(s) {', '.join(missing)}; found: {', '.join(sorted(set(labels)))}")
     return L(f for f,l in zip(files, labels) if l in set(breeds))

@@ -105,7 +105,8 @@ def head_inputs(learn:Learner, dl, # A learner, and a DataLoader of (images, tar
     try:
         for xb,yb in dl:
             x = xb.as_subclass(Tensor)
-            for v in ([x, x.flip(-1)] if flip else [x]): fs.append(feat(v).float().cpu()); ys.append(yb.as_subclass(Tensor).cpu())
+            f = torch.stack([feat(x), feat(x.flip(-1))], 1).flatten(0, 1) if flip else feat(x)  # each photo, then its mirror image
+            fs.append(f.float().cpu()); ys.append(yb.as_subclass(Tensor).cpu().repeat_interleave(2 if flip else 1))
     finally: learn.model.train(was)
     return torch.cat(fs),torch.cat(ys)
 

@@ -174,7 +174,9 @@ def image_files(path, # Folder to list
         real = os.path.realpath(root)
         if real in seen_dirs: dirs[:] = []; ignored['folder already listed (a link loop or a second link)'] += 1; continue
         seen_dirs.add(real)
-        dirs[:] = sorted(d for d in dirs if not d.startswith('.'))
+        aside = [d for d in dirs if d.startswith('_')]  # set aside on purpose, e.g. `_excluded` by `namethatdog review`
+        if aside: ignored['folder set aside (its name starts with _)'] += len(aside)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(('.', '_')))
         for n in sorted(names):
             p = Path(root)/n
             if (why := _ignored_kind(n)) is not None: ignored[why] += 1

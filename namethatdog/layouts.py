@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import pandas as pd
 from .images import image_files
-from .data import LabelError, pet_label
-from .doctor import Problem
+import namethatdog.presize  # fastai comes through it, without the deprecation warning fastai 2.8 raises on import
+from fastai.vision.all import IndexSplitter
+from .data import LabelError, pet_label, pets_dls
+from .doctor import Problem, DoctorReport, DataProblemsError, scan
 from .settings import PETS_PAT
 
 # %% auto #0
-__all__ = ['LAYOUTS', 'Layout', 'detect_layout', 'LabelOf', 'layout_dls', 'scan_layout']
+__all__ = ['LAYOUTS', 'Layout', 'detect_layout', 'LabelOf', 'layout_dls', 'scan_layout', 'check_layout', 'usable_layout']
 
 # %% ../nbs/data/17_layouts.ipynb #b23ef49a
 LAYOUTS = ('names', 'folders', 'train_valid', 'csv')  # What `detect_layout` reads
@@ -35,10 +37,17 @@ class Layout:
     source:str=None # The CSV file, for `csv`
 
     def counts(self)->Counter: return Counter(self.labels)
+    def only(self, files)->Layout:
+        "The same layout, with only `files` (in the layout's order)"
+        keep = {str(f) for f in files}
+        idx = [i for i,f in enumerate(self.files) if str(f) in keep]
+        return Layout(self.kind, self.root, [self.files[i] for i in idx], [self.labels[i] for i in idx],
+                      None if self.valid is None else [self.valid[i] for i in idx], self.problems, self.source)
     def summary(self)->str:
         "One line: the layout, and how many photos of each class"
         c = self.counts()
-        return (f"{self.kind} layout: {len(self.files)} photos of {len(c)} classes (" +
+        n,k = len(self.files),len(c)
+        return (f"{self.kind} layout: {n} photo{'s'*(n!=1)} of {k} class{'es'*(k!=1)} (" +
                 ', '.join(f'{k}: {v}' for k,v in sorted(c.items())) + ')')
 
 # %% ../nbs/data/17_layouts.ipynb #583596a8
@@ -136,16 +145,12 @@ class LabelOf:
     def __call__(self, f): return self.d[str(f)]
 
 def layout_dls(layout:Layout, # From `detect_layout`, after the doctor
-               bs:int=64, seed:int=42, num_workers:int=None,
-               **kwargs, # Passed to `pets_block` (`size`, `presize`, `valid_pct`...)
+               **kwargs, # Passed to `pets_dls` (`bs`, `seed`, `size`, `presize`, `valid_pct`, `cache`...)
               ):
-    "Seeded `DataLoaders` of `pets_block` over the layout's files, with its labels and, if it has one, its split"
-    from fastai.vision.all import IndexSplitter, noop, set_seed
-    from namethatdog.data import pets_block
-    if layout.valid is not None: kwargs.setdefault('splitter', IndexSplitter([i for i,v in enumerate(layout.valid) if v]))
-    set_seed(seed, reproducible=True)
-    dl_kw = {} if num_workers is None else dict(num_workers=num_workers)
-    return pets_block(seed=seed, get_y=LabelOf(layout), get_items=noop, **kwargs).dataloaders(list(layout.files), bs=bs, **dl_kw)
+    "`pets_dls` over the layout's files, with its labels and, if it has one, its split"
+    if kwargs.get('splitter') is None and layout.valid is not None:
+        kwargs['splitter'] = IndexSplitter([i for i,v in enumerate(layout.valid) if v])
+    return pets_dls(list(layout.files), get_y=LabelOf(layout), **kwargs)
 
 # %% ../nbs/data/17_layouts.ipynb #e51fbf56
 def scan_layout(layout:Layout, # From `detect_layout`
@@ -167,3 +172,38 @@ def scan_layout(layout:Layout, # From `detect_layout`
                          "needed, to train on and to validate") for f,l in labels.items() if n[l] < min_images]
     labels = {f:l for f,l in labels.items() if n[l] >= min_images}
     return DoctorReport(str(layout.root), sorted(labels), labels, sorted(problems), Counter(), time.time()-t0)
+
+# %% ../nbs/data/17_layouts.ipynb #13485efb
+def check_layout(data, # The folder of photos
+                 labels:str=None, # None: detect; 'folder', 'names', or a CSV file
+                 pat:str=PETS_PAT, # For `names`: the regex whose first group is the label
+                 breeds=None, # Only these classes; None for all
+                 fname_col:str='fname', label_col:str='label', valid_col:str=None, # For a CSV (see `detect_layout`)
+                 min_images:int=2, n_workers:int=None, progress:bool=None, # As for `scan`
+                )->tuple:
+    "(the layout, restricted to the photos the doctor accepts; the doctor's `DoctorReport`)"
+    lay = detect_layout(data, labels, pat, fname_col, label_col, valid_col)
+    if breeds is not None:
+        missing = sorted(set(breeds) - set(lay.labels))
+        if missing: raise ValueError(f"no photos of class(es) {', '.join(missing)}; found: {', '.join(sorted(set(lay.labels)))}")
+    if lay.kind == 'names': rep = scan(lay.root, pat, breeds, min_images, n_workers, progress)
+    else: rep = scan_layout(lay if breeds is None else lay.only(f for f,l in zip(lay.files, lay.labels) if l in set(breeds)),
+                            min_images, n_workers, progress)
+    return lay.only(rep.good),rep
+
+# %% ../nbs/data/17_layouts.ipynb #39fb1388
+def usable_layout(data, # The folder of photos
+                  labels:str=None, # None: detect; 'folder', 'names', or a CSV file
+                  skip_bad:bool=False, # Leave bad photos out instead of raising
+                  log=print, # Where the layout line and the note about skipped photos go
+                  **kwargs, # Passed to `check_layout`: pat, breeds, fname_col, label_col, valid_col
+                 )->Layout:
+    "The layout of `data` with the photos the doctor accepts; `DataProblemsError` if some are bad, unless `skip_bad`"
+    lay,r = check_layout(data, labels, **kwargs)
+    if r.problems and not skip_bad:
+        raise DataProblemsError(f"{r.summary()}\n{r.table(limit=30)}\nFix or remove these files, or pass --skip-bad "
+                                "(skip_bad=True) to leave them out.")
+    if not lay.files: raise DataProblemsError(f"{r.summary()}\nno usable photos left")
+    if r.problems: log(f"skipping {len(r.problems)} bad file{'s'*(len(r.problems)!=1)}: {r.kinds()}")
+    log(lay.summary())
+    return lay

@@ -11,7 +11,7 @@ from pathlib import Path
 from .images import image_files, BROKEN_LINK
 from .data import *
 from fastai.vision.all import *
-from .doctor import usable_files
+from .layouts import usable_layout, layout_dls
 from .learner import *
 from .heads import calibrate
 from .checkpoint import latest_checkpoint
@@ -19,13 +19,14 @@ from .interpret import BreedInterpretation
 from .modelfile import BreedModel, save_model_dir
 import namethatdog.predict  # adds `BreedModel.predict`
 import namethatdog.cam  # adds `BreedInterpretation.plot_top_losses_cam`
+from .review import review_photos
 from .files import save_json, save_fig
 from .onnxengine import predict_paths, export_onnx
 from .distributed import start_distributed, stop_distributed, from_rank0, alone, distributed_ctx, whole_error_rate, lost_peer, DistributedRunError
-from .settings import BS, DIST_TIMEOUT, TrainSettings
+from .settings import BS, DIST_TIMEOUT, FOLDS, TrainSettings
 
 # %% auto #0
-__all__ = ['DEMO', 'default_lr_find_its', 'auto_bs', 'train_pets', 'interpret_model', 'demo']
+__all__ = ['DEMO', 'default_lr_find_its', 'auto_bs', 'train_pets', 'interpret_model', 'review_labels', 'demo']
 
 # %% ../nbs/apps/60_runs.ipynb #fa1fb08b
 def _names_suggestion(lr)->bool:
@@ -82,9 +83,15 @@ def _share(bs:int, world:int)->int:
     if bs % world: raise ValueError(f"batch size {bs} cannot be shared evenly by {world} processes: give --bs a multiple of {world}")
     return bs // world
 
+# %% ../nbs/apps/60_runs.ipynb #080bad24
+def _layout_kw(s:TrainSettings, csv:bool=False)->dict:
+    "The settings that say how photos are labelled: `check_layout`'s keywords (only the CSV's columns if `csv`)"
+    kw = dict(fname_col=s.fname_col, label_col=s.label_col, valid_col=s.valid_col)
+    return kw if csv else dict(pat=s.pat, breeds=s.breeds, **kw)
+
 # %% ../nbs/apps/60_runs.ipynb #18816126
 @delegates(TrainSettings)
-def train_pets(data, # Folder of pets-named images, or 'pets' for the real Oxford-IIIT Pet (network)
+def train_pets(data, # Folder of photos in any layout `detect_layout` reads, or 'pets' for the real Oxford-IIIT Pet (network)
                out, # Folder for the model, plots and metrics
                resume:bool=False, # Continue the run in `out` from its newest checkpoint, with the settings its `run.json` recorded
                log=print, # Where notes (e.g. skipped files) go
@@ -118,10 +125,10 @@ def _train_pets(data, out:Path, resume, log, top_losses, checkpoints, keep_check
         log(f"resuming {out} from its newest checkpoint" if resume else f"{out}: no complete checkpoint yet, starting its run again")
     if str(data)=='pets': from_rank0(pets_images)  # rank 0 downloads first; then each rank finds it (or, on another machine, fetches it)
     given,data = str(data),pets_images() if str(data)=='pets' else Path(data)
-    files = from_rank0(usable_files, data, s.pat, s.breeds, skip_bad=s.skip_bad, log=log)  # the data doctor runs once
+    lay = from_rank0(usable_layout, data, s.labels, skip_bad=s.skip_bad, log=log, **_layout_kw(s))  # the data doctor runs once
     fast,size = not s.book_pipeline,ifnone(s.size, default_size(s.pretrained, s.recipe))
-    mk = lambda b: pets_dls(files, bs=_share(b, world), seed=s.seed, num_workers=s.num_workers, pat=s.pat, presize=s.presize, size=size,
-                            min_scale=s.min_scale, valid_pct=s.valid_pct, breeds=s.breeds, cache=fast, cache_dir=cache_dir, fast_aug=fast)
+    mk = lambda b: layout_dls(lay, bs=_share(b, world), seed=s.seed, num_workers=s.num_workers, presize=s.presize, size=size,
+                              min_scale=s.min_scale, valid_pct=s.valid_pct, cache=fast, cache_dir=cache_dir, fast_aug=fast)
     bs = ifnone(s.bs, BS)
     dls = mk(bs)
     if s.bs is None and (b := auto_bs(len(dls.train_ds))) != BS:
@@ -155,19 +162,20 @@ def _train_pets(data, out:Path, resume, log, top_losses, checkpoints, keep_check
     with alone():
         cal = calibrate(learn, getattr(learn, 'probe_features', None))  # temperature and open-set statistics, on the validation set
         res = BreedInterpretation.from_learner(learn).save(out, k=top_losses)
-        save_model_dir(learn, out/'model', pat=s.pat, seed=s.seed, valid_pct=s.valid_pct, breeds=s.breeds and sorted(s.breeds))
+        save_model_dir(learn, out/'model', pat=s.pat, seed=s.seed, valid_pct=s.valid_pct, breeds=s.breeds and sorted(s.breeds),
+                       layout=dict(kind=lay.kind, labels=s.labels, **_layout_kw(s, csv=True)))
         if onnx: export_onnx(out/'model')
     metrics = dict(**res, accuracy=1-res['error_rate'], n_train=len(dls.train_ds), vocab=list(dls.vocab),
                    arch=s.arch, pretrained=pretrained, pretrained_from=learn.weights_from, recipe=s.recipe, freeze_epochs=freeze_epochs,
                    epochs=epochs, size=size, bs=bs, processes=world, lr=lr, precision=learn.precision, lr_find=sugg, lr_find_its=lr_find_its,
                    last_epoch=last, calibration=cal, head=learn.head_kind, head_init=getattr(learn, 'head_init', None), resumed=resume, fast_data=fast, onnx=onnx, train_seconds=round(train_s, 2), seconds=round(time.time()-t0, 2),
-                   data=str(data))
+                   data=str(data), layout=lay.kind, classes=dict(sorted(lay.counts().items())))
     save_json(out/'metrics.json', metrics)
     return metrics
 
 # %% ../nbs/apps/60_runs.ipynb #702cb725
 def interpret_model(model_dir, # A model directory
-                    data, # Folder of pets-named images
+                    data, # Folder of photos, in any layout `detect_layout` reads
                     out, # Folder for the plots and CSVs
                     split:str='valid', # 'valid' (the folder's validation split) or 'all'
                     top_losses:int=9, # Images in top_losses.png
@@ -175,22 +183,42 @@ def interpret_model(model_dir, # A model directory
                     skip_bad:bool=False, # Leave out files the data doctor rejects, instead of stopping
                     log=print, # Where notes (e.g. skipped files) go
                     cam:bool=False, # Also write top_losses_cam.png: the top losses with the Grad-CAM heatmaps of their predictions
+                    labels:str=None, # How `data` is labelled (see `detect_layout`); None: as the training data was, else detected
                    )->dict:
     "Interpret the model in `model_dir` on the images in `data`; write plots and CSVs into `out`"
     bm = BreedModel.load(model_dir)
     m = bm.meta
-    files = usable_files(data, m['pat'], m.get('breeds'), skip_bad=skip_bad, log=log)
-    unknown = sorted(set(label_files(files, m['pat'])) - set(bm.vocab))
-    if unknown: raise ValueError(f"{data}: breeds the model does not know: {', '.join(unknown)}")
+    lk = m.get('layout') or {}  # how the training data was labelled
+    lay = usable_layout(data, ifnone(labels, lk.get('labels')), skip_bad=skip_bad, log=log, pat=m['pat'], breeds=m.get('breeds'),
+                        **{k: lk[k] for k in ('fname_col', 'label_col', 'valid_col') if k in lk})
+    unknown = sorted(set(lay.labels) - set(bm.vocab))
+    if unknown: raise ValueError(f"{data}: classes the model does not know: {', '.join(unknown)}")
     if split not in ('valid','all'): raise ValueError(f"split must be 'valid' or 'all', not {split!r}")
-    dls = pets_dls(files, bs=bs, seed=m['seed'], num_workers=0, pat=m['pat'], presize=m['presize'], size=m['size'],
-                   min_scale=m['min_scale'], valid_pct=m['valid_pct'], vocab=bm.vocab, breeds=m.get('breeds'),
-                   splitter=all_valid if split=='all' else None)
+    dls = layout_dls(lay, bs=bs, seed=m['seed'], num_workers=0, presize=m['presize'], size=m['size'], min_scale=m['min_scale'],
+                     valid_pct=m['valid_pct'], vocab=bm.vocab, splitter=all_valid if split=='all' else None)
     interp = BreedInterpretation.from_learner(bm.learner(dls))
     res = interp.save(out, k=top_losses)
     if cam: save_fig(interp.plot_top_losses_cam(bm, top_losses), Path(out)/'top_losses_cam.png')
     save_json(Path(out)/'metrics.json', res)
     return res
+
+# %% ../nbs/apps/60_runs.ipynb #95d4d6ba
+@delegates(TrainSettings)
+def review_labels(data, # Folder of photos in any layout `detect_layout` reads, or 'pets' (network)
+                  out, # Folder for review.csv, review.json and suspects.png
+                  folds:int=FOLDS, # Models, each scoring the photos it did not train on (1: one model judging its own training photos)
+                  log=print, # Where the layout line and notes go
+                  plot:int=16, # Suspects drawn in suspects.png
+                  **kwargs, # The run's `TrainSettings`: arch, weights, size, seed, labels...
+                 ):
+    "Score every photo's label out of fold and write `out/review.csv` (most suspect first); the table"
+    s = TrainSettings(**kwargs)
+    if not s.pretrained: raise ValueError("review trains heads on a pretrained body: drop --no-pretrained")
+    data = pets_images() if str(data)=='pets' else Path(data)
+    lay = usable_layout(data, s.labels, skip_bad=s.skip_bad, log=log, **_layout_kw(s))
+    return review_photos(lay, out, folds, arch=s.arch, weights=s.weights, size=ifnone(s.size, default_size(True, 'probe')),
+                         presize=s.presize, bs=ifnone(s.bs, BS), seed=s.seed, plot=plot,
+                         layout_kw=dict(labels=s.labels, pat=s.pat, **_layout_kw(s, csv=True)))
 
 # %% ../nbs/apps/60_runs.ipynb #93e64763
 DEMO = dict(arch='resnet18', pretrained=False, epochs=12, lr=1e-2, size=64, presize=128, bs=32, num_workers=0,

@@ -6,7 +6,7 @@ Docs: https://namethatdog.github.io/namethatdog/data/settings.html.md"""
 
 # %% auto #0
 __all__ = ['PETS_PAT', 'SEED', 'VALID_PCT', 'BS', 'PROGRESS_MIN', 'RECIPES', 'MAX_FILE_MB', 'MAX_FILES', 'SERVE_MAX_PIXELS',
-           'QUEUE', 'UNSURE', 'DIST_TIMEOUT', 'on_gpu', 'default_recipe', 'split_names', 'TrainSettings']
+           'QUEUE', 'UNSURE', 'DIST_TIMEOUT', 'FOLDS', 'on_gpu', 'default_recipe', 'split_names', 'TrainSettings']
 
 # %% ../nbs/data/10_settings.ipynb #45af748f
 import argparse
@@ -61,6 +61,10 @@ class TrainSettings:
         valid_pct:float=VALID_PCT, # Share of images for validation
         seed:int=SEED, # Random seed
         pat:str=PETS_PAT, # Regex whose first group is the breed
+        labels:str=None, # How the photos are labelled (default: detected): folder (one folder per class), names (the file name, with --pat), or a CSV file of file names and labels (relative to the data folder)
+        fname_col:str='fname', # With a CSV: its column of file names (relative to the data folder)
+        label_col:str='label', # With a CSV: its column of labels
+        valid_col:str=None, # With a CSV: a column marking validation rows (1, true, yes or valid); none: the seeded split
         breeds:Annotated[str, "Train on these breeds only (names or comma-separated lists)", {'nargs': '+'}]=None,
         skip_bad:bool=False, # Leave out the files the data doctor rejects, instead of stopping
         num_workers:int=None, # DataLoader worker processes (default: fastai's; 0 loads batches in the main process)
@@ -97,3 +101,6 @@ UNSURE = 0.5  # A top probability below this is shown as "not sure"
 
 # %% ../nbs/data/10_settings.ipynb #d15a0002
 DIST_TIMEOUT = 1800  # Seconds a process of a distributed run waits for the others before the run fails (torch's default)
+
+# %% ../nbs/data/10_settings.ipynb #74e94519
+FOLDS = 5  # Models `namethatdog review` trains, each scoring the photos it did not train on (out of fold)
