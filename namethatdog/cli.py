@@ -41,7 +41,7 @@ def doctor(data:Path, # Folder of photos: pets-named, one folder per class, trai
            fname_col:str='fname', # With a CSV: its column of file names
            label_col:str='label', # With a CSV: its column of labels
            valid_col:str=None, # With a CSV: a column marking validation rows
-           duplicates:bool=True, # Also look for exact and near-duplicate photos (perceptual hash)
+           duplicates:bool=True, # Look for exact and near-duplicate photos (perceptual hash); --no-duplicates skips it
            json:bool=False, # Print the report as one JSON document
            threads:int=None, # Decoding threads (default: one per CPU)
           ):
