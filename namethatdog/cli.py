@@ -171,7 +171,7 @@ def review(data:str, # Folder of photos in any layout train reads
         tab = review_labels(data, out, folds, **kwargs)
         d = tab[tab.doubted]
         print(f"namethatdog review: {len(d)} of {len(tab)} photos doubted ({folds}-fold out-of-fold scores)")
-        for _,r in d.head(5).iterrows(): print(f"  {r.path}: given {r.given}, suggested {r.suggested}, score {r.score:.2f}" + (f" ({r.reason})" if r.reason.startswith('not') else ''))
+        for _,r in d.head(5).iterrows(): print(f"  {r.path}: given {r.given}, suggested {r.suggested}, score {r.score:.2f}" + (f" ({r.reason.split('; ')[-1]})" if 'not a cat' in r.reason else ''))
         print(f"wrote {Path(out)/'review.csv'} and suspects.png" + ('' if serve else "; fix them with --serve"))
     if serve:
         from namethatdog.reviewpage import run_review

@@ -91,7 +91,7 @@ def review_table(layout:Layout, # The photos reviewed
         notpet = pets[0] < NOT_PET
         score = np.where(notpet, np.maximum(score, 1 - pets[0]), score)
         for i in np.nonzero(notpet)[0]:
-            reason[i] = 'not a cat or dog' + (f" (looks like: {imagenet_names[pets[1][i]]})" if imagenet_names else '')
+            reason[i] = (reason[i] + '; ' if reason[i] else '') + 'not a cat or dog' + (f" (looks like: {imagenet_names[pets[1][i]]})" if imagenet_names else '')
     df = pd.DataFrame(dict(path=[str(Path(f).relative_to(layout.root)) for f in layout.files], given=layout.labels,
                            suggested=[vocab[i] for i in sugg], score=np.round(score, 4), doubted=reason != '', reason=reason))
     df = df.sort_values('score', ascending=False, kind='stable').reset_index(drop=True)
@@ -135,7 +135,7 @@ def plot_suspects(tab:pd.DataFrame, # From `review_table`
     for ax in axs.flat: ax.axis('off')
     for ax,(_,r) in zip(axs.flat, rows.iterrows()):
         ax.imshow(read_image(Path(root)/r.path))
-        ax.set_title(f"{r.path}\ngiven {r.given}, suggested {r.suggested}\nscore {r.score:.2f}" + (f"\n{r.reason}" if r.reason.startswith('not') else ''), fontsize=8)
+        ax.set_title(f"{r.path}\ngiven {r.given}, suggested {r.suggested}\nscore {r.score:.2f}" + (f"\n{r.reason.split('; ')[-1]}" if 'not a cat' in r.reason else ''), fontsize=8)
     fig.tight_layout()
     return fig
 
