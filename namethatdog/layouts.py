@@ -6,12 +6,12 @@ Docs: https://namethatdog.github.io/namethatdog/data/layouts.html.md"""
 
 # %% ../nbs/data/17_layouts.ipynb #a36ad2fe
 from __future__ import annotations
-import unicodedata
+import time, unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 import pandas as pd
-from .images import image_files
+from .images import image_files, check_images
 import namethatdog.presize  # fastai comes through it, without the deprecation warning fastai 2.8 raises on import
 from fastai.vision.all import IndexSplitter
 from .data import LabelError, pet_label, pets_dls
@@ -159,9 +159,6 @@ def scan_layout(layout:Layout, # From `detect_layout`
                 progress:bool=None, # Progress bar; None: only on large folders
                ):
     "The doctor's report on a layout: its problems, unreadable photos and too-small classes"
-    import time
-    from namethatdog.doctor import DoctorReport
-    from namethatdog.images import check_images
     t0 = time.time()
     labels = dict(zip(layout.files, layout.labels))
     bad = check_images(list(labels), n_workers=n_workers, progress=progress)

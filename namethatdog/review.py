@@ -6,15 +6,15 @@ Docs: https://namethatdog.github.io/namethatdog/interpretation/review.html.md"""
 
 # %% ../nbs/interpretation/42_review.ipynb #6a164103
 from __future__ import annotations
-import json, os, re, shutil, time, warnings
+import json, os, re, time, warnings
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 import namethatdog.presize  # fastai comes through it, without the deprecation warning fastai 2.8 raises on import
 from fastai.vision.all import Tensor
 from fastcore.basics import patch
 from sklearn.model_selection import StratifiedKFold
-from .layouts import Layout, layout_dls, detect_layout
-from .data import all_valid, pet_label
+from .layouts import Layout, layout_dls
+from .data import all_valid
 from .learner import breed_learner
 from .heads import head_inputs, init_rows, probe, match_imagenet
 from .answers import softmax, PET_CLASSES

@@ -7,7 +7,6 @@ Docs: https://namethatdog.github.io/namethatdog/apps/reviewpage.html.md"""
 # %% ../nbs/apps/63_reviewpage.ipynb #d33535ce
 from __future__ import annotations
 import io, secrets
-from pathlib import Path
 from starlette.responses import RedirectResponse, Response, PlainTextResponse
 from fasthtml.common import FastHTML, Html, Head, Title, Meta, Style, Body, Main, Header, H1, P, Div, Img, Form, Button, Select, Option, Input, Small, Span
 from .review import Review
@@ -36,7 +35,7 @@ def _card(rv:Review, i:int, state:dict, token:str):
     "One suspect: the photo, its labels and score, and its three actions (or what was done)"
     r = rv.tab.iloc[i]
     done = state.get(i)
-    info = [P(f"given ", Span(r.given, cls='given'), f" · suggested ", Span(r.suggested, cls='suggested')),
+    info = [P("given ", Span(r.given, cls='given'), " · suggested ", Span(r.suggested, cls='suggested')),
             Small(f"score {r.score:.2f} · {r.path}")] + ([P(r.reason, cls='why')] if r.reason else [])
     if done: acts = P(f"done: {done[0]}", cls='state')
     else:
